@@ -1,0 +1,37 @@
+# Quick start: `make run` checks the shipped submission, `make test` runs the tests.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test install install-test bench conformance clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# Exit status 1 means the submission has broken links or placeholders: that is the finding, not a failure of make.
+run: install
+	$(BIN)/linkcheck check --format markdown || [ $$? -eq 1 ]
+
+test: install-test
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/bench_check.py
+
+conformance: install
+	../shared/conformance/run
+
+clean:
+	rm -rf $(VENV) reports/report.* reports/junit.xml .linkcheck build *.egg-info

@@ -1,0 +1,161 @@
+"""The one verdict table: from what happened on the wire to a verdict, a reason and a sentence."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import evidence
+from .model import ErrorKind, FetchOutcome, Reason, Target, Verdict
+
+__all__ = ["PERMANENT", "TEMPORARY", "Judgement", "classify", "placeholder"]
+
+PERMANENT = frozenset({301, 308})
+TEMPORARY = frozenset({302, 303, 307})
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """A verdict with its machine reason, one human sentence and, where one is known, the URL to cite."""
+
+    verdict: Verdict
+    reason: Reason
+    detail: str
+    suggested_url: str | None = None
+
+
+# Failures below HTTP: (verdict, reason, sentence). The sentence says what to do.
+_ERRORS: dict[ErrorKind, tuple[Verdict, Reason, str]] = {
+    ErrorKind.DNS_NOT_FOUND: (Verdict.BROKEN, Reason.DNS, "the host name does not exist (DNS)"),
+    ErrorKind.DNS_FAILURE: (Verdict.ERROR, Reason.CONNECTION, "the host name could not be looked up"),
+    ErrorKind.CONNECTION_REFUSED: (Verdict.BROKEN, Reason.CONNECTION_REFUSED,
+                                   "nothing accepts connections at this address"),
+    ErrorKind.CONNECTION_RESET: (Verdict.ERROR, Reason.CONNECTION, "the server dropped the connection"),
+    ErrorKind.CONNECTION: (Verdict.ERROR, Reason.CONNECTION, "the server could not be reached"),
+    ErrorKind.TIMEOUT: (Verdict.ERROR, Reason.TIMEOUT, "no answer in time"),
+    ErrorKind.TLS: (Verdict.ERROR, Reason.TLS, "the server's TLS certificate could not be verified"),
+    ErrorKind.PRIVATE_ADDRESS: (Verdict.SKIPPED, Reason.PRIVATE_ADDRESS,
+                                "leads to a non-public address; not fetched (use --allow-private to check it)"),
+    ErrorKind.REDIRECT_LOOP: (Verdict.BROKEN, Reason.REDIRECT_LOOP, "the redirects go round in a loop"),
+    ErrorKind.TOO_MANY_REDIRECTS: (Verdict.BROKEN, Reason.TOO_MANY_REDIRECTS, "too many redirects"),
+    ErrorKind.INVALID_URL: (Verdict.BROKEN, Reason.HTTP_STATUS, "a redirect points to an unusable address"),
+    ErrorKind.UNSUPPORTED_SCHEME: (Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME,
+                                   "a redirect leads to a scheme that is not fetched"),
+}
+
+
+def _error(outcome: FetchOutcome) -> Judgement:
+    assert outcome.error is not None
+    verdict, reason, sentence = _ERRORS[outcome.error]
+    tries = f" after {outcome.attempts} attempts" if outcome.attempts > 1 else ""
+    extra = f": {outcome.error_detail}" if outcome.error_detail else ""
+    return Judgement(verdict, reason, f"{sentence}{tries}{extra}")
+
+
+def _permanent_destination(outcome: FetchOutcome) -> str | None:
+    """Where the cited URL moved for good: the end of the leading run of 301/308 hops.
+
+    A temporary hop after it means the moved-to URL is itself the one to cite; a chain that
+    starts with a temporary redirect is fine as cited."""
+    if not outcome.hops or outcome.hops[0].status not in PERMANENT:
+        return None
+    for i, hop in enumerate(outcome.hops):
+        if hop.status not in PERMANENT:
+            return outcome.hops[i].url
+    return outcome.final_url
+
+
+def _status(target: Target, outcome: FetchOutcome) -> Judgement:
+    status = outcome.status
+    assert status is not None
+    accepted = target.reference.accept if target.reference and target.reference.accept else ()
+    via = f" after {outcome.attempts} attempts" if outcome.attempts > 1 else ""
+    if accepted and status in accepted:
+        return Judgement(Verdict.OK, Reason.OK, f"HTTP {status}, accepted for this reference")
+    if status == 401 or status == 407:
+        return Judgement(Verdict.BLOCKED, Reason.AUTH_REQUIRED,
+                         f"HTTP {status}: the page needs a login; a person must check it")
+    if status == 403:
+        headers = {k.lower(): v for k, v in outcome.headers}
+        if "www-authenticate" in headers:
+            return Judgement(Verdict.BLOCKED, Reason.AUTH_REQUIRED,
+                             "HTTP 403: the page needs credentials; a person must check it")
+        wall = "a bot-protection challenge" if evidence.bot_wall(outcome.body or b"", headers) else "an automated client"
+        return Judgement(Verdict.BLOCKED, Reason.BOT_BLOCKED,
+                         f"HTTP 403: the server refused {wall}; a person must check it in a browser")
+    if status == 429:
+        return Judgement(Verdict.BLOCKED, Reason.RATE_LIMITED,
+                         f"HTTP 429: still rate-limited{via}; check again later")
+    if status == 408:
+        return Judgement(Verdict.ERROR, Reason.TIMEOUT, f"HTTP 408: the server timed out{via}")
+    if status >= 500:
+        return Judgement(Verdict.ERROR, Reason.HTTP_5XX, f"HTTP {status}: server error{via}; may be temporary")
+    if status >= 400:
+        gone = {404: "not found", 410: "gone for good", 451: "withheld for legal reasons"}.get(status, "refused")
+        return Judgement(Verdict.BROKEN, Reason.HTTP_STATUS, f"HTTP {status}: {gone}")
+    if status >= 300:
+        return Judgement(Verdict.BROKEN, Reason.HTTP_STATUS, f"HTTP {status} without a usable Location")
+    if not 200 <= status < 300:
+        return Judgement(Verdict.BROKEN, Reason.HTTP_STATUS, f"unexpected HTTP {status}")
+    return _reachable(target, outcome)
+
+
+def _reachable(target: Target, outcome: FetchOutcome) -> Judgement:
+    """A 2xx answer: still broken if the page is a disguised 404 or lacks the cited fragment."""
+    final = outcome.final_url or outcome.url
+    if outcome.hops and evidence.redirected_to_root(outcome.url, final):
+        return Judgement(Verdict.BROKEN, Reason.SOFT_404,
+                         f"redirected to the site's home page {final}: the cited page is gone")
+    page = evidence.parse_page(outcome.body, outcome.content_type) if outcome.body and evidence.is_html(outcome.content_type) else None
+    if page is not None:
+        phrase = evidence.soft_404_phrase(page)
+        if phrase:
+            return Judgement(Verdict.BROKEN, Reason.SOFT_404, f"HTTP 200, but the page says {phrase!r}")
+        fragment = target.fragment
+        if evidence.fragment_checkable(fragment) and not evidence.fragment_present(page, fragment):
+            return Judgement(Verdict.BROKEN, Reason.FRAGMENT_MISSING,
+                             f"the page has no element with id or name {fragment!r}")
+    moved_to = _permanent_destination(outcome)
+    if moved_to:
+        fragment = f"#{target.fragment}" if target.fragment else ""
+        return Judgement(Verdict.REDIRECTED, Reason.PERMANENT_REDIRECT,
+                         f"moved permanently: cite {moved_to}{fragment} instead", moved_to + fragment)
+    if outcome.hops:
+        return Judgement(Verdict.OK, Reason.OK, f"HTTP {outcome.status} via a temporary redirect to {final}")
+    return Judgement(Verdict.OK, Reason.OK, f"HTTP {outcome.status}")
+
+
+def classify(target: Target, outcome: FetchOutcome) -> Judgement:
+    """The verdict on a fetched target. Pure: everything it needs is in its arguments."""
+    if outcome.error is not None:
+        return _error(outcome)
+    return _status(target, outcome)
+
+
+def _did_you_mean(raw: str) -> str | None:
+    fixed = re.sub(r"^(https?)(?::/(?!/)|//|:\\\\|;//)", r"\1://", raw.strip(), flags=re.I)
+    return fixed if fixed != raw.strip() and "://" in fixed else None
+
+
+def placeholder(target: Target, reason: Reason) -> Judgement:
+    """The verdict on a citation with no real target, pointing at the source that belongs there."""
+    raw = target.url
+    if reason is Reason.INVALID_URL:
+        guess = _did_you_mean(raw)
+        what = f"not a usable URL: {raw!r}" + (f" (did you mean {guess}?)" if guess else "")
+    elif raw in ("", "#"):
+        what = "placeholder link with no target" if raw == "" else "placeholder link '#'"
+    else:
+        what = f"placeholder link {raw!r}"
+    ref = target.reference
+    if ref is not None and ref.url:
+        return Judgement(Verdict.PLACEHOLDER, reason,
+                         f"{what}; use {ref.url} from references.yaml ({ref.id})", ref.url)
+    if ref is not None:
+        return Judgement(Verdict.PLACEHOLDER, reason,
+                         f"{what}; no source is known yet for {ref.cited_as or ref.id!r} "
+                         f"(references.yaml: {ref.id}): find it and add its url")
+    text = target.citations[0].text if target.citations else ""
+    hint = f" with cited_as: {text!r}" if text else ""
+    return Judgement(Verdict.PLACEHOLDER, reason,
+                     f"{what}; add the source's URL, or register it in references.yaml{hint}",
+                     guess if reason is Reason.INVALID_URL and (guess := _did_you_mean(raw)) else None)

@@ -1,0 +1,53 @@
+"""From citations and the reference register to the distinct targets to check, keeping every citation."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .model import Citation, Reference, Target
+from .urls import normalise, placeholder_reason, split_fragment
+
+__all__ = ["anchor_key", "collect"]
+
+
+def anchor_key(text: str) -> str:
+    """Anchor text as matched against `cited_as`: case and spacing do not matter."""
+    return " ".join(text.casefold().split())
+
+
+def collect(citations: Iterable[Citation], references: Iterable[Reference]) -> list[Target]:
+    """One target per distinct normalised URL, in first-cited order, then uncited references.
+
+    A placeholder is not a URL, so placeholders are grouped by what they stand for: the
+    reference whose `cited_as` matches their anchor text, else the anchor text itself, so
+    that each result can say which source belongs there."""
+    references = list(references)
+    by_url: dict[str, Reference] = {}
+    by_anchor: dict[str, Reference] = {}
+    for ref in references:
+        if ref.url:
+            by_url.setdefault(normalise(ref.url), ref)
+        if ref.cited_as:
+            by_anchor.setdefault(anchor_key(ref.cited_as), ref)
+
+    groups: dict[tuple[str, str], list[Citation]] = {}
+    refs: dict[tuple[str, str], Reference | None] = {}
+    for citation in citations:
+        if placeholder_reason(citation.url) is not None:
+            url = citation.url.strip()
+            ref = by_anchor.get(anchor_key(citation.text))
+            key = (url, f"ref:{ref.id}" if ref else f"text:{anchor_key(citation.text)}")
+        else:
+            url = normalise(citation.url)
+            ref = by_url.get(url) or by_url.get(split_fragment(url)[0])
+            key = (url, "")
+        groups.setdefault(key, []).append(citation)
+        refs.setdefault(key, ref)
+
+    targets = [Target(url=key[0], citations=tuple(cits), reference=refs[key]) for key, cits in groups.items()]
+    # A reference whose URL is cited (with or without a fragment) is checked there; one that
+    # only a placeholder stands for is still checked on its own.
+    attached = {ref.id for key, ref in refs.items() if ref is not None and not key[1]}
+    for url, ref in by_url.items():
+        if ref.id not in attached:
+            targets.append(Target(url=url, reference=ref))
+    return targets

@@ -1,0 +1,301 @@
+"""Load and check references.yaml, naming the file and line of anything wrong in it."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import replace as _replace
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from linkcheck.errors import ConfigError
+from linkcheck.model import Reference, Verdict
+
+__all__ = ["FORMAT_VERSION", "Config", "Settings", "default_config", "load_config"]
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How a run behaves. The one place defaults live; CLI flags override through `replace`."""
+
+    # Enough parallel checks to get through a long bibliography in seconds.
+    concurrency: int = 64
+    # Polite to any one server; more trips rate limits and bot walls.
+    per_host: int = 4
+    # Government and academic sites are often slow; 20 s avoids false timeouts.
+    timeout: float = 20.0
+    # Rides out transient 5xx and timeouts without hammering a struggling host.
+    retries: int = 2
+    # Loopback/LAN targets are refused (SSRF) unless the user opts in.
+    allow_private: bool = False
+    # Regexes of URLs never fetched (intranets, hosts known to block robots).
+    exclude: tuple[str, ...] = ()
+    # None: the fetcher sends its own identifying User-Agent.
+    user_agent: str | None = None
+    # Real redirect chains are short; a longer one is a loop or a trap.
+    max_redirects: int = 10
+    # Large enough for a full report PDF, small enough to bound memory.
+    max_body_bytes: int = 32 * 1024 * 1024
+    # Honour Retry-After, but never let one host stall a run for hours.
+    retry_after_cap: float = 60.0
+    # Verdicts meaning the evidence is gone or wrong; blocked/error are often transient.
+    fail_on: tuple[str, ...] = ("broken", "changed", "placeholder")
+    # Reachable from almost anywhere: if none answer we are offline, not the links broken.
+    online_probe_hosts: tuple[str, ...] = ("www.wikipedia.org", "www.google.com", "www.cloudflare.com")
+    # Text similarity below which a page counts as changed; 0.6 tolerates layout churn.
+    drift_threshold: float = 0.6
+    # Free-form notification settings, kept for a feature not yet built.
+    email: dict[str, Any] | None = None
+
+    def replace(self, **overrides: Any) -> Settings:
+        """A copy with the given values; None means 'not given', so unset CLI flags keep file values."""
+        return _replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A loaded references file: documents to scan, run settings, registered sources."""
+
+    path: Path | None = None
+    version: int = FORMAT_VERSION
+    documents: tuple[Path, ...] = ()
+    settings: Settings = Settings()
+    references: tuple[Reference, ...] = ()
+
+
+def default_config() -> Config:
+    """The configuration used when there is no references file."""
+    return Config()
+
+
+class _Doc:
+    """The file being checked: turns scalar nodes into values, and errors into file:line."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self._loader = yaml.SafeLoader(text)
+
+    def value(self, node: Node) -> Any:
+        return self._loader.construct_object(node, deep=True)
+
+    def fail(self, node: Node, message: str) -> NoReturn:
+        raise ConfigError(self.path, message, node.start_mark.line + 1)
+
+    def is_null(self, node: Node) -> bool:
+        return isinstance(node, ScalarNode) and self.value(node) is None
+
+    def describe(self, node: Node) -> str:
+        """What the user wrote, in their terms: 'lots', the boolean true, a list."""
+        if isinstance(node, MappingNode):
+            return "a mapping"
+        if isinstance(node, SequenceNode):
+            return "a list"
+        value = self.value(node)
+        if value is None:
+            return "null"
+        if isinstance(value, str):
+            return repr(value)
+        kind = {bool: "boolean", int: "number", float: "number"}.get(type(value), type(value).__name__)
+        return f"the {kind} {node.value}"
+
+
+# A check takes the node and its dotted name, and returns the value or raises ConfigError.
+_Check = Callable[[_Doc, Node, str], Any]
+
+
+def _scalar(doc: _Doc, node: Node, name: str, kinds: tuple[type, ...], expected: str) -> Any:
+    value = doc.value(node) if isinstance(node, ScalarNode) else None
+    # bool is an int in Python, but `concurrency: true` is a mistake, not 1.
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        doc.fail(node, f"{name}: expected {expected}, got {doc.describe(node)}")
+    return value
+
+
+def _text(doc: _Doc, node: Node, name: str) -> str:
+    value = _scalar(doc, node, name, (str,), "a string")
+    if not value.strip():
+        doc.fail(node, f"{name}: must not be empty")
+    return value
+
+
+def _boolean(doc: _Doc, node: Node, name: str) -> bool:
+    return _scalar(doc, node, name, (bool,), "true or false")
+
+
+def _integer(minimum: int) -> _Check:
+    def check(doc: _Doc, node: Node, name: str) -> int:
+        value = _scalar(doc, node, name, (int,), "an integer")
+        if value < minimum:
+            doc.fail(node, f"{name}: must be >= {minimum}, got {value}")
+        return value
+    return check
+
+
+def _number(ok: Callable[[float], bool], rule: str) -> _Check:
+    def check(doc: _Doc, node: Node, name: str) -> float:
+        value = float(_scalar(doc, node, name, (int, float), "a number"))
+        if not ok(value):
+            doc.fail(node, f"{name}: must be {rule}, got {node.value}")
+        return value
+    return check
+
+
+def _regex(doc: _Doc, node: Node, name: str) -> str:
+    pattern = _text(doc, node, name)
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        doc.fail(node, f"{name}: invalid regular expression {pattern!r}: {exc}")
+    return pattern
+
+
+def _verdict(doc: _Doc, node: Node, name: str) -> str:
+    value = _text(doc, node, name)
+    if value not in {str(v) for v in Verdict}:
+        doc.fail(node, f"{name}: unknown verdict {value!r} (valid: {', '.join(Verdict)})")
+    return value
+
+
+def _status(doc: _Doc, node: Node, name: str) -> int:
+    value = _scalar(doc, node, name, (int,), "an HTTP status code")
+    if not 100 <= value <= 599:
+        doc.fail(node, f"{name}: HTTP status must be 100-599, got {value}")
+    return value
+
+
+def _mapping(doc: _Doc, node: Node, name: str) -> dict[str, Any]:
+    if not isinstance(node, MappingNode):
+        doc.fail(node, f"{name}: expected a mapping, got {doc.describe(node)}")
+    return doc.value(node)
+
+
+def _list_of(item: _Check) -> _Check:
+    def check(doc: _Doc, node: Node, name: str) -> tuple[Any, ...]:
+        if not isinstance(node, SequenceNode):
+            doc.fail(node, f"{name}: expected a list, got {doc.describe(node)}")
+        return tuple(item(doc, child, f"{name}[{i}]") for i, child in enumerate(node.value))
+    return check
+
+
+def _fields(doc: _Doc, node: Node, where: str | None, schema: dict[str, _Check]) -> dict[str, Any]:
+    """Check a mapping against its schema. A null value means 'not given', so defaults apply."""
+    if not isinstance(node, MappingNode):
+        doc.fail(node, f"{where or 'top level'}: expected a mapping, got {doc.describe(node)}")
+    place = f"in {where}" if where else "at top level"
+    values: dict[str, Any] = {}
+    seen: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key = key_node.value if isinstance(key_node, ScalarNode) else None
+        if key not in schema:
+            shown = repr(key) if key is not None else f"({doc.describe(key_node)})"
+            doc.fail(key_node, f"unknown key {shown} {place} (known: {', '.join(schema)})")
+        if key in seen:
+            doc.fail(key_node, f"duplicate key {key!r} {place} (first at line {seen[key]})")
+        seen[key] = key_node.start_mark.line + 1
+        if not doc.is_null(value_node):
+            values[key] = schema[key](doc, value_node, f"{where}.{key}" if where else key)
+    return values
+
+
+def _version(doc: _Doc, node: Node, name: str) -> int:
+    value = _scalar(doc, node, name, (int,), "an integer")
+    if value != FORMAT_VERSION:
+        doc.fail(node, f"{name}: unsupported version {value} (this linkcheck reads version {FORMAT_VERSION})")
+    return value
+
+
+_SETTINGS: dict[str, _Check] = {
+    "concurrency": _integer(1),
+    "per_host": _integer(1),
+    "timeout": _number(lambda v: v > 0, "> 0"),
+    "retries": _integer(0),
+    "allow_private": _boolean,
+    "exclude": _list_of(_regex),
+    "user_agent": _text,
+    "max_redirects": _integer(0),
+    "max_body_bytes": _integer(1),
+    "retry_after_cap": _number(lambda v: v >= 0, ">= 0"),
+    "fail_on": _list_of(_verdict),
+    "online_probe_hosts": _list_of(_text),
+    "drift_threshold": _number(lambda v: 0 <= v <= 1, "between 0 and 1"),
+    "email": _mapping,
+}
+
+_REFERENCE: dict[str, _Check] = {
+    "id": _text,
+    "url": _text,
+    "title": _text,
+    "cited_as": _text,
+    "quote": _text,
+    "accept": _list_of(_status),
+}
+
+
+def _settings(doc: _Doc, node: Node, name: str) -> Settings:
+    return Settings(**_fields(doc, node, name, _SETTINGS))
+
+
+def _reference(doc: _Doc, node: Node, name: str) -> Reference:
+    values = _fields(doc, node, name, _REFERENCE)
+    if "id" not in values:
+        doc.fail(node, f"{name}: missing 'id'")
+    values.setdefault("url", None)  # absent or null: a source not yet known
+    return Reference(**values, line=node.start_mark.line + 1)
+
+
+def _references(doc: _Doc, node: Node, name: str) -> tuple[Reference, ...]:
+    refs: tuple[Reference, ...] = _list_of(_reference)(doc, node, name)
+    first: dict[str, Reference] = {}
+    for i, ref in enumerate(refs):
+        if ref.id in first:
+            doc.fail(node.value[i], f"duplicate reference id {ref.id!r} (first at line {first[ref.id].line})")
+        first[ref.id] = ref
+    return refs
+
+
+_TOP: dict[str, _Check] = {
+    "version": _version,
+    "documents": _list_of(_text),
+    "settings": _settings,
+    "references": _references,
+}
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a references file; any problem is a ConfigError naming file and line."""
+    where = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(where, "no such file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(where, "not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(where, f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc = _Doc(where, text)
+        if root is None or doc.is_null(root):
+            raise ConfigError(where, "empty references file")
+        values = _fields(doc, root, None, _TOP)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "malformed"
+        if exc.context and problem.startswith("but "):  # "... a single document ... but found another"
+            problem = f"{exc.context} {problem}"
+        raise ConfigError(where, f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(where, f"invalid YAML: {exc}") from None
+    base = Path(path).parent
+    return Config(
+        path=Path(path),
+        version=values.get("version", FORMAT_VERSION),
+        documents=tuple(base / d for d in values.get("documents", ())),
+        settings=values.get("settings", Settings()),
+        references=values.get("references", ()),
+    )

@@ -1,0 +1,104 @@
+"""Pure readings of a fetched page: is it a disguised 404, a bot wall, does it hold the fragment."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from .extract.html import parse_html
+
+__all__ = ["Page", "bot_wall", "fragment_checkable", "fragment_present", "is_html", "parse_page",
+           "redirected_to_root",
+           "soft_404_phrase"]
+
+# Said in a title or top heading, these mean the server answered 200 for a page that is gone.
+_NOT_FOUND = re.compile(
+    r"\b404\b"
+    r"|\bnot\s+found\b"
+    r"|\b(?:could\s*n[o'’]?t|can\s*n[o'’]?t|can\s+not|unable\s+to)\s+(?:be\s+)?(?:find|found|locate)\b"
+    r"|\bcannot\s+be\s+(?:found|located)\b"
+    r"|\bno\s+longer\s+(?:available|exists?)\b"
+    r"|\b(?:does\s+not|doesn[’']t)\s+exist\b"
+    r"|\bpage\s+(?:you\s+(?:requested|are\s+looking\s+for)|is\s+missing|unavailable)\b"
+    r"|\bnothing\s+(?:was\s+)?found\b",
+    re.IGNORECASE,
+)
+# Challenge pages of bot-protection services: a person can pass them, a checker cannot.
+_BOT_WALL = re.compile(
+    r"verify\s+(?:that\s+)?you\s+are\s+(?:a\s+)?human|are\s+you\s+a\s+robot|captcha|cf-chl|"
+    r"challenge-platform|attention\s+required|unusual\s+traffic|enable\s+javascript\s+and\s+cookies|"
+    r"access\s+denied|bot\s+detection|checking\s+your\s+browser|request\s+blocked",
+    re.IGNORECASE,
+)
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What the checks need from an HTML page, parsed once."""
+
+    title: str
+    headings: tuple[str, ...]
+    anchors: frozenset[str]
+
+
+def is_html(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() in _HTML_TYPES
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _charset(content_type: str) -> str | None:
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return None
+
+
+def parse_page(body: bytes, content_type: str = "") -> Page | None:
+    """Title, top headings and every id/name of an HTML body; None when it does not parse."""
+    root = parse_html(body, _charset(content_type))
+    if root is None:
+        return None
+    title = _squash(" ".join(root.xpath("//title//text()")))
+    headings = tuple(_squash(h.text_content()) for h in root.xpath("//h1 | //h2")[:4])
+    anchors = frozenset(root.xpath("//@id | //a/@name | //*[@name]/@name"))
+    return Page(title=title, headings=headings, anchors=anchors)
+
+
+def soft_404_phrase(page: Page) -> str | None:
+    """The not-found phrase a 200 page shows in its title or top headings, if any."""
+    for text in (page.title, *page.headings):
+        if _NOT_FOUND.search(text):
+            return text[:120]
+    return None
+
+
+def bot_wall(body: bytes, headers: dict[str, str]) -> bool:
+    """True when a 403/429 answer is a bot-protection challenge rather than a plain refusal."""
+    if headers.get("cf-mitigated", "").lower() == "challenge":
+        return True
+    return bool(_BOT_WALL.search(body[:65536].decode("utf-8", "replace")))
+
+
+def redirected_to_root(cited: str, final: str) -> bool:
+    """A deep link that redirects to a site's home page: the page it named is gone."""
+    cited_path = urlsplit(cited).path.rstrip("/")
+    final_parts = urlsplit(final)
+    final_path = final_parts.path.rstrip("/").lower()
+    if not cited_path or final_parts.query:
+        return False
+    return final_path in ("", "/index.html", "/index.htm", "/index.php", "/home", "/en", "/default.aspx")
+
+
+def fragment_checkable(fragment: str) -> bool:
+    """Fragments that name an element; routes (`#/x`, `#!x`), text fragments and
+    PDF open parameters (`#page=3`) are not element ids and are not checked."""
+    return bool(fragment) and not fragment.startswith(("/", "!", ":~:")) and "=" not in fragment
+
+
+def fragment_present(page: Page, fragment: str) -> bool:
+    return fragment in page.anchors or unquote(fragment) in page.anchors

@@ -1,0 +1,104 @@
+"""Turn documents into citations: pick the files, read them, hand each to its format's extractor."""
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Callable
+
+from linkcheck.errors import InputError
+from linkcheck.extract.docx import extract_docx
+from linkcheck.extract.html import extract_html
+from linkcheck.extract.markdown import extract_markdown
+from linkcheck.extract.pdf import extract_pdf
+from linkcheck.extract.text import extract_text
+from linkcheck.model import Citation
+
+__all__ = [
+    "SUPPORTED_SUFFIXES", "extract_docx", "extract_file", "extract_html", "extract_markdown",
+    "extract_pdf", "extract_text", "find_documents",
+]
+
+
+def _decode_text(data: bytes) -> str:
+    """UTF-8 (BOM or not) as written today; cp1252 for the odd legacy file, never failing."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+_EXTRACTORS: dict[str, Callable[[bytes, str], list[Citation]]] = {
+    ".md": lambda data, name: extract_markdown(_decode_text(data), name),
+    ".markdown": lambda data, name: extract_markdown(_decode_text(data), name),
+    ".html": extract_html,  # bytes: the page's own charset declaration is honoured
+    ".htm": extract_html,
+    ".txt": lambda data, name: extract_text(_decode_text(data), name),
+    ".text": lambda data, name: extract_text(_decode_text(data), name),
+    ".pdf": extract_pdf,
+    ".docx": extract_docx,
+}
+
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_EXTRACTORS)
+
+
+def _reason(error: OSError) -> str:
+    return (error.strerror or type(error).__name__).lower()
+
+
+def extract_file(path: pathlib.Path, document: str | None = None) -> list[Citation]:
+    """Every citation in one file, in document order, the format chosen by suffix.
+
+    `document` is the name each Citation carries (default: the path as given). Any
+    problem reading the file is an InputError naming `path`.
+    """
+    suffix = path.suffix.lower()
+    extractor = _EXTRACTORS.get(suffix)
+    if extractor is None:
+        expected = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        kind = repr(suffix) if suffix else "(no suffix)"
+        raise InputError(str(path), f"unsupported file type {kind}; expected one of {expected}")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(str(path), "no such file or directory") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "is a directory, not a document") from None
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {_reason(exc)}") from None
+    name = str(path) if document is None else document
+    try:
+        return extractor(data, name)
+    except InputError as exc:
+        if exc.path == str(path):
+            raise
+        # The extractor named the display name; the person fixing it needs the path.
+        detail = str(exc).removeprefix(f"{exc.path}: ")
+        raise InputError(str(path), detail) from None
+
+
+def find_documents(paths: list[pathlib.Path]) -> list[pathlib.Path]:
+    """The documents to check: files as given, folders searched recursively for supported ones.
+
+    Folder contents come sorted, so runs are reproducible; hidden files and folders
+    (`.git`, `.venv`, ...) are skipped since they are never the submission. A path
+    named twice is returned once.
+    """
+    found: list[pathlib.Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(_walk(path))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise InputError(str(path), "no such file or directory")
+    return list(dict.fromkeys(found))
+
+
+def _walk(folder: pathlib.Path) -> list[pathlib.Path]:
+    found: list[pathlib.Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        base = pathlib.Path(root)
+        found.extend(base / name for name in sorted(files)
+                     if not name.startswith(".") and pathlib.Path(name).suffix.lower() in SUPPORTED_SUFFIXES)
+    return found

@@ -1,0 +1,92 @@
+"""Find citations in HTML: link targets and quotation sources, exactly as written, with their lines."""
+from __future__ import annotations
+
+import codecs
+import re
+
+import lxml.etree
+import lxml.html
+
+from linkcheck.model import Citation
+
+__all__ = ["decode_html", "extract_html", "parse_html"]
+
+_QUOTE_TEXT_LIMIT = 80
+_WHITESPACE = re.compile(r"\s+")
+# lxml refuses str input that still carries an XML encoding declaration.
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
+# The charset a page declares for itself, looked for where browsers look: the first 1024 bytes.
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _collapse(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def decode_html(data: bytes, charset: str | None = None) -> str:
+    """Decode HTML the way a browser would: BOM, then the HTTP charset (when fetched), then
+    `<meta charset>`, then UTF-8, then cp1252.
+
+    Decoding here (rather than leaving it to libxml2, whose default is Latin-1) keeps
+    undeclared UTF-8 pages readable and makes the result independent of the parser build.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    meta = _META_CHARSET.search(data[:1024])
+    for declared in (charset, meta.group(1).decode("ascii", "replace") if meta else None):
+        if declared:
+            try:
+                return data.decode(declared, errors="replace")
+            except LookupError:
+                pass  # an unknown charset name: guess below, as browsers do
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def parse_html(data: bytes, charset: str | None = None) -> lxml.html.HtmlElement | None:
+    """An HTML document (a file's or a server's bytes) as a tree; None when nothing parses."""
+    return _parse(decode_html(data, charset))
+
+
+def _parse(text: str) -> lxml.html.HtmlElement | None:
+    # Keep the declaration's line breaks so sourceline still matches the file.
+    text = _XML_DECLARATION.sub(lambda m: "\n" * m.group().count("\n"), text)
+    if not text.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(text)
+    except (lxml.etree.ParserError, ValueError):
+        return None  # nothing parseable (e.g. only a comment): no citations
+
+
+def extract_html(text: str | bytes, document: str, base_url: str | None = None) -> list[Citation]:
+    """Citations in an HTML document or fragment, in document order.
+
+    Collects `a[href]` (anchor text = its collapsed text), `blockquote[cite]` and `q[cite]`
+    (text = the first 80 characters of the quotation). Hrefs are kept raw, placeholders
+    such as `#`, "" and `javascript:` included, because reporting them is the point.
+    Neither `base_url` nor a `<base href>` is applied: resolving belongs to normalisation,
+    which needs the URL as the author wrote it. Bytes are decoded with `decode_html`.
+    """
+    del base_url  # accepted for callers that know it; deliberately not applied here
+    if isinstance(text, bytes):
+        text = decode_html(text)
+    root = _parse(text)
+    if root is None:
+        return []
+    citations: list[Citation] = []
+    for element in root.iter("a", "blockquote", "q"):
+        if element.tag == "a":
+            url = element.get("href")
+            label = _collapse(element.text_content())
+        else:
+            url = element.get("cite")
+            label = _collapse(element.text_content())[:_QUOTE_TEXT_LIMIT]
+        if url is None:
+            continue
+        citations.append(Citation(document=document, line=element.sourceline, text=label, url=url))
+    return citations

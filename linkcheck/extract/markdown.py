@@ -1,0 +1,193 @@
+"""Find citations in Markdown source: every link a reader could follow, as written, with its line."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.footnote import footnote_plugin
+
+from linkcheck.extract.html import extract_html
+from linkcheck.extract.text import find_bare_urls
+from linkcheck.model import Citation
+
+__all__ = ["extract_markdown"]
+
+_WHITESPACE = re.compile(r"\s+")
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+_HTML_A_OPEN = re.compile(r"<a[\s>]", re.IGNORECASE)
+_HTML_A_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
+
+
+def _keep(url: str) -> str:
+    return url
+
+
+def _accept(url: str) -> bool:
+    return True
+
+
+def _make_parser() -> MarkdownIt:
+    """CommonMark + linkify + footnotes, with link normalisation and validation switched off.
+
+    markdown-it percent-encodes destinations and drops `javascript:` links; the checker
+    must see the destination as the author wrote it, placeholders included.
+    """
+    md = MarkdownIt("commonmark", {"linkify": True}).enable("linkify").use(footnote_plugin)
+    md.normalizeLink = _keep  # type: ignore[method-assign]
+    md.normalizeLinkText = _keep  # type: ignore[method-assign]
+    md.validateLink = _accept  # type: ignore[method-assign]
+    return md
+
+
+_MD = _make_parser()
+
+
+class _InlineWalker:
+    """Walks one block's inline tokens, tracking the source line each token sits on.
+
+    markdown-it gives lines per block only; inside a block we count soft/hard breaks and
+    newlines in raw HTML. Constructs that swallow newlines (a code span or link destination
+    wrapped over two lines) are caught by re-anchoring on the URL's text in the source.
+    """
+
+    def __init__(self, lines: list[str], start: int, end: int, document: str, env: dict[str, Any]) -> None:
+        self.lines = lines
+        self.line = start  # 0-based
+        self.end = end
+        self.document = document
+        self.footnotes: dict[int, dict[str, Any]] = env.get("footnotes", {}).get("list", {})
+        self.found: list[Citation] = []
+
+    def _anchor(self, needle: str, span: int = 0) -> None:
+        """Move to the line that really holds `needle` if counting fell behind.
+
+        `span` is how many breaks the link text itself has: the URL may be that far down.
+        """
+        last = min(self.end, len(self.lines))
+        if not needle or any(needle in line for line in self.lines[self.line:self.line + span + 1]):
+            return
+        for number in range(self.line + span + 1, last):
+            if needle in self.lines[number]:
+                self.line = number - span
+                return
+
+    def _cite(self, text: str, url: str, line: int | None = None) -> None:
+        at = self.line + 1 if line is None else line
+        self.found.append(Citation(document=self.document, line=at, text=text, url=url))
+
+    def walk(self, children: list[Token]) -> None:
+        index = 0
+        while index < len(children):
+            token = children[index]
+            if token.type in ("softbreak", "hardbreak"):
+                self.line += 1
+            elif token.type == "link_open":
+                close = _closing(children, index)
+                self._link(token, children[index + 1:close])
+                index = close
+            elif token.type == "html_inline" and _HTML_A_OPEN.match(token.content):
+                close = _html_closing(children, index)
+                self._html(children[index:close + 1])
+                index = close
+            elif token.type == "html_inline":
+                self.line += token.content.count("\n")
+            elif token.type == "image":
+                self.line += _plain_text(token.children or [])[1]
+            elif token.type == "footnote_ref":
+                note = self.footnotes.get(token.meta.get("id", -1), {})
+                self.walk(note.get("tokens", []))  # inline footnote `^[...]`: its text is right here
+            index += 1
+
+    def _link(self, token: Token, inner: list[Token]) -> None:
+        href = str(token.attrs.get("href", ""))
+        label, breaks = _plain_text(inner)
+        if token.markup == "linkify":
+            # Bare URL: report it only if the shared rule agrees it is one, and as written
+            # (linkify would turn `www.x` into `http://www.x` and also links bare emails).
+            bare = find_bare_urls(label)
+            if bare:
+                self._anchor(bare[0][1])
+                self._cite(bare[0][1], bare[0][1])
+        else:
+            self._anchor(href, breaks)
+            self._cite(label, href)
+        self.line += breaks
+
+    def _html(self, tokens: list[Token]) -> None:
+        fragment = "".join(_raw(token) for token in tokens)
+        for citation in extract_html(fragment, self.document):
+            offset = (citation.line or 1) - 1
+            self._cite(citation.text, citation.url, line=self.line + 1 + offset)
+        self.line += fragment.count("\n")
+
+
+def _closing(children: list[Token], start: int) -> int:
+    for index in range(start + 1, len(children)):
+        if children[index].type == "link_close":
+            return index
+    return len(children) - 1
+
+
+def _html_closing(children: list[Token], start: int) -> int:
+    for index in range(start + 1, len(children)):
+        token = children[index]
+        if token.type == "html_inline" and _HTML_A_CLOSE.match(token.content):
+            return index
+    return start  # no `</a>`: the tag alone still carries the href
+
+
+def _raw(token: Token) -> str:
+    if token.type in ("softbreak", "hardbreak"):
+        return "\n"
+    if token.type in ("text", "code_inline", "html_inline"):
+        return token.content
+    return ""
+
+
+def _plain_text(tokens: list[Token]) -> tuple[str, int]:
+    """A link's visible text (collapsed) and how many line breaks it spans."""
+    parts: list[str] = []
+    breaks = 0
+    for token in tokens:
+        if token.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+            breaks += 1
+        elif token.type in ("text", "code_inline"):
+            parts.append(token.content)
+        elif token.type == "image":
+            parts.append(token.content)  # the alt text stands in for a linked image
+            breaks += _plain_text(token.children or [])[1]
+        elif token.type == "html_inline":
+            breaks += token.content.count("\n")
+    return _WHITESPACE.sub(" ", "".join(parts)).strip(), breaks
+
+
+def extract_markdown(text: str, document: str) -> list[Citation]:
+    """Citations in Markdown source, in source order, line numbers 1-based.
+
+    Inline, reference-style and autolinks, bare URLs, links in footnotes and `<a href>` in
+    raw HTML are citations; images and anything in code are not. Bare emails are not
+    either: only a link the author wrote (`[x](mailto:...)`, `<x@y.org>`) counts.
+    Unused reference definitions are not citations: nothing in the text points at them.
+    """
+    env: dict[str, Any] = {}
+    tokens = _MD.parse(text, env)
+    lines = _LINE_BREAK.split(text)
+    found: list[Citation] = []
+    for token in tokens:
+        if token.map is None:
+            continue  # inline footnotes: walked where they are referenced
+        start, end = token.map
+        if token.type == "html_block":
+            for citation in extract_html(token.content, document):
+                line = start + (citation.line or 1)
+                found.append(Citation(document=document, line=line, text=citation.text, url=citation.url))
+        elif token.type == "inline":
+            walker = _InlineWalker(lines, start, end, document, env)
+            walker.walk(token.children or [])
+            found.extend(walker.found)
+    # Footnote bodies come out of the parser last; put them back where they were written.
+    found.sort(key=lambda citation: citation.line or 0)
+    return found

@@ -1,0 +1,56 @@
+"""Find bare URLs in plain text; the one place that decides where a bare URL ends."""
+from __future__ import annotations
+
+import re
+
+from linkcheck.model import Citation
+
+__all__ = ["extract_text", "find_bare_urls", "trim_url"]
+
+# A bare URL starts with a scheme we check (or `www.`) at a word boundary and runs to the
+# next whitespace or character that cannot sit unescaped in prose-embedded URLs.
+_BARE_URL = re.compile(r"(?<![\w@./+-])(?:(?:https?|ftp)://|www\.)[^\s<>\"`{}|\\^]+", re.IGNORECASE)
+_PREFIX = re.compile(r"(?:(?:https?|ftp)://|www\.)", re.IGNORECASE)
+# Sentence punctuation that ends prose rather than the URL.
+_TRAILING = ".,;:!?'\"*_~"
+_CLOSERS = {")": "(", "]": "[", "}": "{"}
+# Line breaks as Markdown counts them, so every format agrees on line numbers.
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def trim_url(candidate: str) -> str:
+    """Drop trailing punctuation that belongs to the sentence, not the URL.
+
+    Closing brackets are kept only when balanced inside the URL, so
+    `(https://a.org/x)` gives `https://a.org/x` but Wikipedia's `Foo_(bar)` survives.
+    Returns "" when nothing URL-like is left (e.g. a bare `https://`).
+    """
+    url = candidate
+    while url:
+        last = url[-1]
+        if last in _TRAILING:
+            url = url[:-1]
+        elif last in _CLOSERS and url.count(last) > url.count(_CLOSERS[last]):
+            url = url[:-1]
+        else:
+            break
+    prefix = _PREFIX.match(url)
+    if prefix is None or prefix.end() == len(url):
+        return ""
+    return url
+
+
+def find_bare_urls(text: str) -> list[tuple[int, str]]:
+    """Every bare URL in `text` as (1-based line, URL as written), in reading order."""
+    found: list[tuple[int, str]] = []
+    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+        for match in _BARE_URL.finditer(line):
+            url = trim_url(match.group())
+            if url:
+                found.append((number, url))
+    return found
+
+
+def extract_text(text: str, document: str) -> list[Citation]:
+    """Citations for a plain-text document: its bare URLs, anchor text being the URL itself."""
+    return [Citation(document=document, line=line, text=url, url=url) for line, url in find_bare_urls(text)]

@@ -1,0 +1,262 @@
+"""The crawler: one aiohttp session per run, bounded concurrency, retries, redirects followed by hand.
+
+It records what happened for each URL as a FetchOutcome and never raises for a link;
+deciding what that means is classify's job."""
+from __future__ import annotations
+
+import asyncio
+import errno
+import random
+import socket
+import ssl
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import Protocol
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+from yarl import URL
+
+from . import __version__
+from .config import Settings
+from .evidence import is_html
+from .model import ErrorKind, FetchOutcome, Hop
+from .policy import AddressPolicy, Gate, ip_is_public
+from .resolver import PolicyResolver, PrivateAddressError
+from .retry import parse_retry_after, retry_delay
+from .urls import normalise, split_fragment
+
+__all__ = ["Clock", "Fetcher", "SystemClock", "USER_AGENT", "map_exception"]
+
+USER_AGENT = (f"linkcheck/{__version__} (citation and link-integrity checker; "
+              f"aiohttp/{aiohttp.__version__})")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
+# Pages we read to judge (soft 404, bot walls) but need not keep in full.
+_SNIFF_BYTES = 256 * 1024
+_CHUNK = 64 * 1024
+try:  # brotli is optional for aiohttp; only claim what it can decode
+    import brotli  # type: ignore[import-not-found]  # noqa: F401
+    _ACCEPT_ENCODING = "gzip, deflate, br"
+except ImportError:  # pragma: no cover - depends on the environment
+    _ACCEPT_ENCODING = "gzip, deflate"
+
+
+class Clock(Protocol):
+    """Time as the fetcher sees it: injected so retry tests do not wait."""
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """One HTTP response, as much of it as the checks need."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    content_type: str
+    body: bytes | None
+    truncated: bool
+    method: str
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lname), None)
+
+
+def map_exception(exc: BaseException) -> tuple[ErrorKind, str]:
+    """aiohttp's exception tree to our ErrorKind, most specific class first (DNS and TLS
+    errors are subclasses of the connector error)."""
+    if isinstance(exc, asyncio.TimeoutError):  # includes ServerTimeoutError, ConnectionTimeoutError
+        return ErrorKind.TIMEOUT, ""
+    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError, ssl.SSLError)):
+        reason = getattr(getattr(exc, "certificate_error", None), "verify_message", None)
+        return ErrorKind.TLS, str(reason or getattr(exc, "strerror", None) or exc)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        os_error = exc.os_error
+        if isinstance(os_error, PrivateAddressError):
+            return ErrorKind.PRIVATE_ADDRESS, str(os_error)
+        if isinstance(os_error, socket.gaierror) or isinstance(exc, aiohttp.ClientConnectorDNSError):
+            nxdomain = getattr(os_error, "errno", None) in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5))
+            return (ErrorKind.DNS_NOT_FOUND if nxdomain else ErrorKind.DNS_FAILURE), f"{exc.host}"
+        if isinstance(os_error, ConnectionRefusedError):
+            return ErrorKind.CONNECTION_REFUSED, f"{exc.host}:{exc.port}"
+        if isinstance(os_error, ssl.SSLError):
+            return ErrorKind.TLS, str(os_error)
+        return ErrorKind.CONNECTION, str(os_error or exc)
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, ConnectionResetError,
+                        BrokenPipeError)) or (isinstance(exc, OSError) and exc.errno in _RESET_ERRNOS):
+        return ErrorKind.CONNECTION_RESET, str(exc) or exc.__class__.__name__
+    if isinstance(exc, aiohttp.NonHttpUrlClientError):
+        return ErrorKind.UNSUPPORTED_SCHEME, str(exc)
+    if isinstance(exc, (aiohttp.InvalidURL, ValueError, UnicodeError)):
+        return ErrorKind.INVALID_URL, str(exc)
+    return ErrorKind.CONNECTION, f"{exc.__class__.__name__}: {exc}"
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """The system trust store; OpenSSL reads SSL_CERT_FILE / SSL_CERT_DIR, which is how
+    organisations with their own CA point every client at it."""
+    return ssl.create_default_context()
+
+
+class Fetcher:
+    """Fetches URLs politely: a global and a per-host limit, retries with backoff, every
+    redirect hop recorded and re-checked against the address policy."""
+
+    def __init__(self, settings: Settings, *, resolver: AbstractResolver | None = None,
+                 clock: Clock | None = None, rng: random.Random | None = None,
+                 is_public: AddressPolicy = ip_is_public) -> None:
+        self.settings = settings
+        self.resolver = PolicyResolver(resolver, allow_private=settings.allow_private, is_public=is_public)
+        self.clock: Clock = clock or SystemClock()
+        self.rng = rng or random.Random()
+        self.gate = Gate(allow_private=settings.allow_private, is_public=is_public)
+        self._global = asyncio.Semaphore(settings.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(settings.per_host))
+        self._session: aiohttp.ClientSession | None = None
+        self.responses = 0  # HTTP answers received: proof that our own network works
+
+    async def __aenter__(self) -> Fetcher:
+        connector = aiohttp.TCPConnector(resolver=self.resolver, ssl=_ssl_context(),
+                                         limit=self.settings.concurrency, limit_per_host=0,
+                                         ttl_dns_cache=300)
+        timeout = aiohttp.ClientTimeout(total=self.settings.timeout, sock_connect=self.settings.timeout,
+                                        sock_read=self.settings.timeout)
+        # One jar for the run: sites that set a cookie on a redirect expect it back.
+        jar = aiohttp.CookieJar(unsafe=True)
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=timeout, cookie_jar=jar, auto_decompress=True,
+            headers={"User-Agent": self.settings.user_agent or USER_AGENT,
+                     "Accept": "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.8",
+                     "Accept-Encoding": _ACCEPT_ENCODING},
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def fetch(self, url: str, *, need_body: bool = True) -> FetchOutcome:
+        """Fetch one URL (its fragment is ignored), retrying transient failures.
+
+        With `need_body` false, HEAD is tried first and GET follows when HEAD fails in any
+        way or shows an HTML page (whose text the soft-404 check reads)."""
+        url, _ = split_fragment(url)
+        attempt = 0
+        while True:
+            outcome = await self._follow(url, need_body)
+            delay = retry_delay(outcome, attempt, self.settings.retries, self.settings.retry_after_cap, self.rng)
+            if delay is None:
+                return replace(outcome, attempts=attempt + 1)
+            attempt += 1
+            await self.clock.sleep(delay)
+
+    async def _follow(self, url: str, need_body: bool) -> FetchOutcome:
+        """One attempt: follow redirects by hand so every hop is recorded and re-checked."""
+        hops: list[Hop] = []
+        # URL -> cookies held when we asked for it: coming back with new cookies is how
+        # cookie-setting redirects work; coming back with none new is a loop.
+        visited: dict[str, int] = {}
+        current = url
+        for _ in range(self.settings.max_redirects + 1):
+            parts = urlsplit(current)
+            if parts.scheme not in ("http", "https"):
+                return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.UNSUPPORTED_SCHEME,
+                                    error_detail=current, final_url=current)
+            refusal = self.gate.address_refusal(parts.hostname or "")
+            if refusal is not None:
+                return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.PRIVATE_ADDRESS,
+                                    error_detail=refusal[2], final_url=current)
+            assert self._session is not None
+            visited[current] = len(self._session.cookie_jar)
+            try:
+                answer = await self._request(current, need_body)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a value
+                kind, detail = map_exception(exc)
+                return FetchOutcome(url, hops=tuple(hops), error=kind, error_detail=detail, final_url=current)
+            location = answer.header("Location")
+            if answer.status in _REDIRECTS and location:
+                hops.append(Hop(current, answer.status))
+                try:
+                    current = split_fragment(normalise(urljoin(current, location.strip())))[0]
+                except ValueError:
+                    return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.INVALID_URL, error_detail=location)
+                if current in visited and visited[current] == len(self._session.cookie_jar):
+                    return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.REDIRECT_LOOP,
+                                        error_detail=f"back to {current}", final_url=current)
+                continue
+            return FetchOutcome(
+                url, status=answer.status, final_url=current, hops=tuple(hops),
+                content_type=answer.content_type, headers=answer.headers, body=answer.body,
+                body_truncated=answer.truncated, method=answer.method,
+                retry_after=parse_retry_after(answer.header("Retry-After")))
+        return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.TOO_MANY_REDIRECTS,
+                            error_detail=f"more than {self.settings.max_redirects}", final_url=current)
+
+    async def _request(self, url: str, need_body: bool) -> _Answer:
+        """HEAD when the body is not wanted, falling back to GET since servers lie on HEAD."""
+        if not need_body:
+            try:
+                head = await self._send("HEAD", url, need_body=False)
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                head = None
+            if head is not None and (200 <= head.status < 400 and not is_html(head.content_type)):
+                return head
+        return await self._send("GET", url, need_body)
+
+    @asynccontextmanager
+    async def _slot(self, host: str) -> AsyncIterator[None]:
+        async with self._hosts[host], self._global:
+            yield
+
+    async def _send(self, method: str, url: str, need_body: bool) -> _Answer:
+        assert self._session is not None
+        host = urlsplit(url).netloc.lower()
+        async with self._slot(host):
+            async with self._session.request(method, URL(url, encoded=True), allow_redirects=False) as resp:
+                self.responses += 1
+                content_type = resp.headers.get("Content-Type", "")
+                headers = tuple((k, v) for k, v in resp.headers.items())
+                body: bytes | None = None
+                truncated = False
+                if method == "GET":
+                    limit = self._body_limit(resp.status, content_type, need_body)
+                    if limit:
+                        body, truncated = await _read_capped(resp, limit)
+                return _Answer(resp.status, headers, content_type, body, truncated, method)
+
+    def _body_limit(self, status: int, content_type: str, need_body: bool) -> int:
+        """How much of a body to read: all of it (capped) when it is evidence, a sniff when
+        only its words matter (soft 404, bot walls), nothing otherwise."""
+        if 200 <= status < 300 and need_body:
+            return self.settings.max_body_bytes
+        if (200 <= status < 300 and is_html(content_type)) or status in (401, 403, 429):
+            return min(_SNIFF_BYTES, self.settings.max_body_bytes)
+        return 0
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """Read at most `limit` decoded bytes: a huge or decompression-bomb body costs no more."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(_CHUNK):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            return b"".join(chunks)[:limit], True
+    return b"".join(chunks), False

@@ -1,0 +1,267 @@
+"""The values that move through the pipeline: citations in, results out, one verdict vocabulary."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "Citation", "ErrorKind", "FetchOutcome", "Hop", "Reason", "Reference", "Result",
+    "RunReport", "Snapshot", "Target", "Verdict", "REASONS_BY_VERDICT", "SCHEMA_VERSION",
+]
+
+SCHEMA_VERSION = 1
+
+
+class Verdict(StrEnum):
+    """What a citation's target is worth as evidence. The order is the report's order."""
+
+    BROKEN = "broken"
+    PLACEHOLDER = "placeholder"
+    CHANGED = "changed"
+    REDIRECTED = "redirected"
+    BLOCKED = "blocked"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    OK = "ok"
+
+
+class Reason(StrEnum):
+    """Machine code explaining a verdict; stable, scripts match on it."""
+
+    OK = "ok"
+    PERMANENT_REDIRECT = "permanent_redirect"
+    QUOTE_MISSING = "quote_missing"
+    CONTENT_DRIFT = "content_drift"
+    HTTP_STATUS = "http_status"
+    DNS = "dns"
+    CONNECTION_REFUSED = "connection_refused"
+    REDIRECT_LOOP = "redirect_loop"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    SOFT_404 = "soft_404"
+    FRAGMENT_MISSING = "fragment_missing"
+    PLACEHOLDER = "placeholder"
+    INVALID_URL = "invalid_url"
+    AUTH_REQUIRED = "auth_required"
+    BOT_BLOCKED = "bot_blocked"
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    HTTP_5XX = "http_5xx"
+    TLS = "tls"
+    CONNECTION = "connection"
+    OFFLINE = "offline"
+    EXCLUDED = "excluded"
+    PRIVATE_ADDRESS = "private_address"
+    MAILTO = "mailto"
+    UNSUPPORTED_SCHEME = "unsupported_scheme"
+
+
+REASONS_BY_VERDICT: dict[Verdict, tuple[Reason, ...]] = {
+    Verdict.OK: (Reason.OK,),
+    Verdict.REDIRECTED: (Reason.PERMANENT_REDIRECT,),
+    Verdict.CHANGED: (Reason.QUOTE_MISSING, Reason.CONTENT_DRIFT),
+    Verdict.BROKEN: (Reason.HTTP_STATUS, Reason.DNS, Reason.CONNECTION_REFUSED, Reason.REDIRECT_LOOP,
+                     Reason.TOO_MANY_REDIRECTS, Reason.SOFT_404, Reason.FRAGMENT_MISSING),
+    Verdict.PLACEHOLDER: (Reason.PLACEHOLDER, Reason.INVALID_URL),
+    Verdict.BLOCKED: (Reason.AUTH_REQUIRED, Reason.BOT_BLOCKED, Reason.RATE_LIMITED),
+    Verdict.ERROR: (Reason.TIMEOUT, Reason.HTTP_5XX, Reason.TLS, Reason.CONNECTION, Reason.OFFLINE),
+    Verdict.SKIPPED: (Reason.EXCLUDED, Reason.PRIVATE_ADDRESS, Reason.MAILTO, Reason.UNSUPPORTED_SCHEME),
+}
+
+
+class ErrorKind(StrEnum):
+    """What went wrong below HTTP, as the fetcher saw it (never a verdict: classify decides)."""
+
+    DNS_NOT_FOUND = "dns_not_found"        # the name does not exist (NXDOMAIN)
+    DNS_FAILURE = "dns_failure"            # the lookup itself failed (no resolver, SERVFAIL)
+    CONNECTION_REFUSED = "connection_refused"
+    CONNECTION_RESET = "connection_reset"
+    CONNECTION = "connection"              # unreachable network, disconnect, protocol error
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    PRIVATE_ADDRESS = "private_address"    # the name or a redirect led to a non-public address
+    REDIRECT_LOOP = "redirect_loop"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    INVALID_URL = "invalid_url"            # a Location header we cannot follow
+    UNSUPPORTED_SCHEME = "unsupported_scheme"
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """One place a document cites a target: the URL exactly as written, and where."""
+
+    document: str
+    line: int | None
+    text: str
+    url: str
+    page: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"document": self.document, "line": self.line, "text": self.text}
+        if self.page is not None:
+            out["page"] = self.page
+        return out
+
+    @property
+    def location(self) -> str:
+        """`file:line` (or `file:page N`) for people reading a report."""
+        if self.line is not None:
+            return f"{self.document}:{self.line}"
+        if self.page is not None:
+            return f"{self.document}:page {self.page}"
+        return self.document
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """One cited source as registered in references.yaml."""
+
+    id: str
+    url: str | None
+    title: str | None = None
+    cited_as: str | None = None
+    quote: str | None = None
+    accept: tuple[int, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One distinct thing to check: a normalised URL with every citation of it."""
+
+    url: str
+    citations: tuple[Citation, ...] = ()
+    reference: Reference | None = None
+
+    @property
+    def fragment(self) -> str:
+        _, _, frag = self.url.partition("#")
+        return frag
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One step of a redirect chain: the URL requested and the status it answered."""
+
+    url: str
+    status: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "status": self.status}
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOutcome:
+    """What happened on the wire for one URL (fragment removed). Never a verdict.
+
+    `hops` lists every redirect answered before the final response; `status` is the final
+    response's status, or None when no final response came (`error` says why).
+    """
+
+    url: str
+    status: int | None = None
+    final_url: str | None = None
+    hops: tuple[Hop, ...] = ()
+    content_type: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    body_truncated: bool = False
+    error: ErrorKind | None = None
+    error_detail: str = ""
+    retry_after: float | None = None
+    attempts: int = 1
+    method: str = "GET"
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lname:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Where an archived copy of the evidence lives (filled by the archive stage)."""
+
+    warc: str
+    sha256: str
+    offset: int | None = None
+    time: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"warc": self.warc, "sha256": self.sha256}
+        if self.offset is not None:
+            out["offset"] = self.offset
+        if self.time is not None:
+            out["time"] = self.time
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The verdict on one target, as report.json spells it."""
+
+    url: str
+    verdict: Verdict
+    reason: Reason
+    detail: str
+    http_status: int | None = None
+    final_url: str | None = None
+    redirects: tuple[Hop, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    reference_id: str | None = None
+    snapshot: Snapshot | None = None
+    archived_url: str | None = None
+    suggested_url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "url": self.url,
+            "verdict": str(self.verdict),
+            "reason": str(self.reason),
+            "detail": self.detail,
+            "http_status": self.http_status,
+            "final_url": self.final_url,
+            "redirects": [h.to_json() for h in self.redirects],
+            "citations": [c.to_json() for c in self.citations],
+            "reference_id": self.reference_id,
+            "snapshot": self.snapshot.to_json() if self.snapshot else None,
+            "archived_url": self.archived_url,
+        }
+        if self.suggested_url is not None:
+            out["suggested_url"] = self.suggested_url
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """Everything one run found: what every report format renders from."""
+
+    id: str
+    started: str
+    finished: str
+    tool_version: str
+    results: tuple[Result, ...] = ()
+    offline: bool = False
+    documents: tuple[str, ...] = field(default=())
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {str(v): 0 for v in Verdict}
+        for r in self.results:
+            counts[str(r.verdict)] += 1
+        return counts
+
+    def failing(self, fail_on: frozenset[Verdict]) -> list[Result]:
+        return [r for r in self.results if r.verdict in fail_on]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "run": {"id": self.id, "started": self.started, "finished": self.finished,
+                    "tool_version": self.tool_version, "offline": self.offline,
+                    "documents": list(self.documents)},
+            "summary": self.summary,
+            "results": [r.to_json() for r in self.results],
+        }

@@ -1,0 +1,90 @@
+"""The pre-fetch gate: which targets are never fetched, and which addresses may be connected to."""
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from email.utils import parseaddr
+from urllib.parse import unquote, urlsplit
+
+from .model import Reason, Verdict
+
+__all__ = ["AddressPolicy", "Gate", "ip_is_public", "literal_ip"]
+
+_FETCHABLE = ("http", "https")
+_EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def literal_ip(host: str) -> IPAddress | None:
+    """The address a host names directly (`127.0.0.1`, `[::1]`), or None for a name."""
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def ip_is_public(ip: IPAddress) -> bool:
+    """True only for globally routable unicast addresses.
+
+    Loopback, private, link-local (169.254.169.254 serves cloud credentials), multicast,
+    reserved and documentation ranges are refused; an IPv4-mapped IPv6 address is judged by
+    the IPv4 address it carries."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+# Which addresses count as public: a seam, so tests can let a loopback server play a public one.
+AddressPolicy = Callable[[IPAddress], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """Decides, without I/O, whether a target is fetched at all."""
+
+    exclude: Sequence[re.Pattern[str]] = ()
+    allow_private: bool = False
+    is_public: AddressPolicy = ip_is_public
+
+    @classmethod
+    def from_settings(cls, exclude: Sequence[str], allow_private: bool,
+                      is_public: AddressPolicy = ip_is_public) -> Gate:
+        return cls(tuple(re.compile(p) for p in exclude), allow_private, is_public)
+
+    def precheck(self, url: str) -> tuple[Verdict, Reason, str] | None:
+        """A verdict for a target that must not be fetched, or None to fetch it."""
+        for pattern in self.exclude:
+            if pattern.search(url):
+                return Verdict.SKIPPED, Reason.EXCLUDED, f"excluded by the pattern {pattern.pattern!r}"
+        if url.startswith("#"):
+            return (Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME,
+                    "a link within the same document; not fetched")
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "mailto":
+            return self._mailto(url)
+        if scheme == "tel":
+            return Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME, "a telephone number; not fetched"
+        if scheme not in _FETCHABLE:
+            return (Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME,
+                    f"{scheme or 'this'}: links are not fetched")
+        return self.address_refusal(urlsplit(url).hostname or "")
+
+    def address_refusal(self, host: str) -> tuple[Verdict, Reason, str] | None:
+        """Refuse a host that is a non-public IP literal (names are judged by the resolver)."""
+        ip = literal_ip(host)
+        if ip is None or self.allow_private or self.is_public(ip):
+            return None
+        return (Verdict.SKIPPED, Reason.PRIVATE_ADDRESS,
+                f"{ip} is not a public address; not fetched (use --allow-private to check it)")
+
+    @staticmethod
+    def _mailto(url: str) -> tuple[Verdict, Reason, str]:
+        address = unquote(url[len("mailto:"):].split("?", 1)[0])
+        addresses = [parseaddr(a)[1] for a in address.split(",") if a.strip()]
+        if addresses and all(_EMAIL.match(a) for a in addresses):
+            return Verdict.SKIPPED, Reason.MAILTO, f"e-mail address {', '.join(addresses)}; syntax checked, not contacted"
+        return Verdict.PLACEHOLDER, Reason.INVALID_URL, f"not a valid e-mail address: {address!r}"

@@ -1,0 +1,41 @@
+"""report.md: the summary as a Markdown page, for pull requests and CI job summaries."""
+from __future__ import annotations
+
+from ..model import Result, RunReport, Verdict
+
+__all__ = ["render"]
+
+
+def _cell(text: str) -> str:
+    """Text from documents and servers, made safe for a table cell (no markup, no row breaks)."""
+    text = " ".join(text.split())
+    for ch in "\\|`*_[]<>":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def _row(result: Result) -> str:
+    where = "<br>".join(_cell(f"{c.location} “{c.text}”" if c.text else c.location) for c in result.citations)
+    return f"| {_cell(result.url) or '(empty)'} | {result.reason} | {_cell(result.detail)} | {where or '—'} |"
+
+
+def render(report: RunReport) -> str:
+    summary = report.summary
+    lines = ["# Link check report", "",
+             f"Run `{report.id}` · {report.started} → {report.finished} · linkcheck {report.tool_version}", ""]
+    if report.offline:
+        lines += ["> **The network was down during this run**: nothing was judged broken.", ""]
+    lines += ["| verdict | count |", "|---|---:|"]
+    lines += [f"| {v} | {summary[str(v)]} |" for v in Verdict]
+    for verdict in Verdict:
+        group = [r for r in report.results if r.verdict is verdict]
+        if not group or verdict is Verdict.OK:
+            continue
+        lines += ["", f"## {verdict} ({len(group)})", "", "| URL | reason | detail | cited at |", "|---|---|---|---|"]
+        lines += [_row(r) for r in group]
+    ok = summary[str(Verdict.OK)]
+    if ok:
+        lines += ["", f"<details><summary>{ok} ok</summary>", ""]
+        lines += [f"- {_cell(r.url)}" for r in report.results if r.verdict is Verdict.OK]
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,35 @@
+"""The console summary: counts, then every result that needs attention with its locations."""
+from __future__ import annotations
+
+from ..model import Result, RunReport, Verdict
+
+__all__ = ["render", "render_result"]
+
+
+def render_result(result: Result) -> list[str]:
+    lines = [f"  {result.url or '(empty link)'}", f"      {result.reason}: {result.detail}"]
+    if not result.citations and result.reference_id:
+        lines.append(f"      listed in references.yaml as {result.reference_id}, cited in no document")
+    for citation in result.citations:
+        text = f'  "{citation.text}"' if citation.text else ""
+        lines.append(f"      cited at {citation.location}{text}")
+    return lines
+
+
+def render(report: RunReport, *, show_ok: bool = False) -> str:
+    summary = report.summary
+    counts = ", ".join(f"{summary[v]} {v}" for v in Verdict if summary[str(v)])
+    lines = [f"linkcheck: {len(report.results)} targets checked: {counts or 'nothing to check'}"]
+    if report.offline:
+        lines.append("NOTE: the network seems down here; nothing was judged broken. Run again when online.")
+    for verdict in Verdict:
+        if verdict is Verdict.OK and not show_ok:
+            continue
+        group = [r for r in report.results if r.verdict is verdict]
+        if not group:
+            continue
+        lines.append("")
+        lines.append(f"{verdict.upper()} ({len(group)})")
+        for result in group:
+            lines.extend(render_result(result))
+    return "\n".join(lines) + "\n"

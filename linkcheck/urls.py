@@ -1,0 +1,132 @@
+"""URL identity: normalisation, fragments, and recognising targets that are not real URLs."""
+from __future__ import annotations
+
+import re
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from .model import Reason
+
+__all__ = ["RESERVED_HOSTS", "RESERVED_SUFFIXES", "normalise", "placeholder_reason",
+           "split_fragment", "host_of"]
+
+# RFC 2606 / RFC 6761 names that can never be a published source.
+RESERVED_HOSTS = frozenset({"example.com", "example.org", "example.net", "localhost"})
+RESERVED_SUFFIXES = (".example.com", ".example.org", ".example.net", ".test", ".example",
+                     ".invalid", ".localhost")
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21}
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_PCT = re.compile(r"%([0-9A-Fa-f]{2})")
+# Characters that may stand unescaped in a path, query or fragment (RFC 3986 pchar + "/?").
+_SAFE = frozenset("!$&'()*+,;=:@/?%") | _UNRESERVED
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+# "https//host/x", "http:/host", "https:\\host": a scheme whose colon or slashes went astray.
+_MANGLED_SCHEME = re.compile(r"^(?:https?//|https?:/(?!/)|https?:\\|https?;//|htps?://|htttps?://)", re.I)
+
+
+def _requote(part: str) -> str:
+    """Percent-encoding in one canonical form: unreserved decoded, hex upper, the unsafe encoded."""
+
+    def fix(m: re.Match[str]) -> str:
+        char = chr(int(m.group(1), 16))
+        return char if char in _UNRESERVED else "%" + m.group(1).upper()
+
+    # A "%" not followed by two hex digits was literal: encode it first, so that decoding an
+    # escape next to it cannot form a new one (normalise must be idempotent).
+    part = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", part)
+    part = _PCT.sub(fix, part)
+    out = []
+    for ch in part:
+        if ch in _SAFE:
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
+    return "".join(out)
+
+
+def _host(parts: SplitResult) -> str:
+    host = parts.hostname or ""
+    if host and not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return host
+
+
+def normalise(url: str) -> str:
+    """The identity of a URL: scheme and host lower-cased, default port dropped, one
+    percent-encoding, an empty path made "/". Anything that is not a network URL is returned
+    with surrounding space stripped, so that it still groups with its own spelling."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.netloc:
+        return url
+    host = _host(parts)
+    netloc = host
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc = f"{host}:{port}"
+    if parts.username:
+        # A password never becomes part of a URL's identity, so never reaches a report.
+        netloc = f"{parts.username}@{netloc}"
+    path = _requote(parts.path) or "/"
+    query = _requote(parts.query)
+    fragment = _requote(parts.fragment)
+    return urlunsplit((scheme, netloc, path, query, fragment))
+
+
+def split_fragment(url: str) -> tuple[str, str]:
+    """(URL without its #fragment, the fragment) — what is fetched, and what is looked for."""
+    base, _, fragment = url.partition("#")
+    return base, fragment
+
+
+def host_of(url: str) -> str:
+    """The lower-case host of a URL, or "" when it has none."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _is_reserved_host(host: str) -> bool:
+    host = host.rstrip(".").lower()
+    return host in RESERVED_HOSTS or host.endswith(RESERVED_SUFFIXES)
+
+
+def placeholder_reason(raw: str) -> Reason | None:
+    """Why a cited target is no real target (`placeholder`, `invalid_url`), or None.
+
+    Placeholders are what authors leave while drafting: `#`, nothing, `javascript:`,
+    `about:blank`, reserved example hosts. Invalid URLs are ones no client could follow."""
+    url = raw.strip()
+    lowered = url.lower()
+    if url in ("", "#", "#!", "#0") or lowered.startswith(("javascript:", "about:blank")):
+        return Reason.PLACEHOLDER
+    if _MANGLED_SCHEME.match(url) or re.search(r"\s", url):
+        return Reason.INVALID_URL
+    if url.startswith("#"):
+        return None  # an in-document anchor: the policy stage decides
+    if not _SCHEME.match(url):
+        if url.startswith("//"):
+            url = "https:" + url
+        else:
+            return Reason.INVALID_URL
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return Reason.INVALID_URL
+    if parts.scheme.lower() in ("http", "https"):
+        if not parts.hostname:
+            return Reason.INVALID_URL
+        if _is_reserved_host(parts.hostname):
+            return Reason.PLACEHOLDER
+    return None
