@@ -33,6 +33,9 @@ class Settings:
     retries: int = 2
     # Loopback/LAN targets are refused (SSRF) unless the user opts in.
     allow_private: bool = False
+    # Every check reads the page (soft 404, fragment, quote, snapshot), so one GET is cheapest;
+    # HEAD first saves bandwidth only where large files are cited and nothing is archived.
+    head_first: bool = False
     # Regexes of URLs never fetched (intranets, hosts known to block robots).
     exclude: tuple[str, ...] = ()
     # None: the fetcher sends its own identifying User-Agent.
@@ -215,6 +218,7 @@ _SETTINGS: dict[str, _Check] = {
     "timeout": _number(lambda v: v > 0, "> 0"),
     "retries": _integer(0),
     "allow_private": _boolean,
+    "head_first": _boolean,
     "exclude": _list_of(_regex),
     "user_agent": _text,
     "max_redirects": _integer(0),

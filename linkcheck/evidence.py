@@ -13,7 +13,7 @@ __all__ = ["Page", "bot_wall", "fragment_checkable", "fragment_present", "is_htm
 
 # Said in a title or top heading, these mean the server answered 200 for a page that is gone.
 _NOT_FOUND = re.compile(
-    r"\b404\b"
+    r"^\s*404\b|\b404\s*(?:error|[-–—|:])|\berror\s*(?:code\s*)?404\b"  # not "Section 404 of the Act"
     r"|\bnot\s+found\b"
     r"|\b(?:could\s*n[o'’]?t|can\s*n[o'’]?t|can\s+not|unable\s+to)\s+(?:be\s+)?(?:find|found|locate)\b"
     r"|\bcannot\s+be\s+(?:found|located)\b"

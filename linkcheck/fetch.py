@@ -154,8 +154,10 @@ class Fetcher:
     async def fetch(self, url: str, *, need_body: bool = True) -> FetchOutcome:
         """Fetch one URL (its fragment is ignored), retrying transient failures.
 
-        With `need_body` false, HEAD is tried first and GET follows when HEAD fails in any
-        way or shows an HTML page (whose text the soft-404 check reads)."""
+        `need_body`: keep the whole body (capped) as evidence; otherwise only an HTML page's
+        first bytes are read, for the soft-404 check. With `settings.head_first` and no body
+        needed, HEAD is tried first and GET follows when HEAD fails in any way or shows an
+        HTML page."""
         url, _ = split_fragment(url)
         attempt = 0
         while True:
@@ -210,7 +212,7 @@ class Fetcher:
 
     async def _request(self, url: str, need_body: bool) -> _Answer:
         """HEAD when the body is not wanted, falling back to GET since servers lie on HEAD."""
-        if not need_body:
+        if self.settings.head_first and not need_body:
             try:
                 head = await self._send("HEAD", url, need_body=False)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError):

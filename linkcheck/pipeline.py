@@ -61,6 +61,10 @@ def _result(target: Target, judgement: classify.Judgement, outcome: FetchOutcome
         suggested_url=judgement.suggested_url)
 
 
+def _wants_body(target: Target) -> bool:
+    return bool(target.fragment or (target.reference and target.reference.quote))
+
+
 def _order(result: Result) -> tuple[str, str, int]:
     """Reports list results by URL, and placeholders (all "#") by where they are cited."""
     first = result.citations[0] if result.citations else None
@@ -108,31 +112,28 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
     offline = False
     async with Fetcher(settings, resolver=resolver, clock=clock, is_public=is_public) as fetcher:
 
-        async def one(url: str, members: list[int]) -> tuple[list[int], FetchOutcome]:
+        async def one(url: str, members: list[int]) -> FetchOutcome:
             nonlocal done
-            # Each distinct URL is fetched once, with its body when any citation needs it.
-            wants_body = need_body or any(targets[i].fragment or (targets[i].reference and
-                                                                  targets[i].reference.quote) for i in members)
-            outcome = await fetcher.fetch(url, need_body=bool(wants_body))
+            # Each distinct URL is fetched once, with its whole body when a citation needs it;
+            # its targets are judged at once, while other fetches still wait on the network.
+            outcome = await fetcher.fetch(url, need_body=need_body or any(_wants_body(targets[i]) for i in members))
+            for i in members:
+                judged[i] = _result(targets[i], classify.classify(targets[i], outcome), outcome)
             done += len(members)
             if progress:
                 progress(done, total)
-            return members, outcome
+            return outcome
 
-        fetched = await asyncio.gather(*(one(url, members) for url, members in to_fetch.items()))
-        outcomes = [outcome for _, outcome in fetched]
+        outcomes = await asyncio.gather(*(one(url, members) for url, members in to_fetch.items()))
         if _looks_offline(outcomes, fetcher):
             offline = not await fetcher.resolver.probe(settings.online_probe_hosts)
 
-    for members, outcome in fetched:
-        for i in members:
-            if offline:
-                judgement = classify.Judgement(
-                    Verdict.ERROR, Reason.OFFLINE,
-                    "not checked: the checker's own network is down (no name resolved, no server answered)")
-                judged[i] = _result(targets[i], judgement)
-            else:
-                judged[i] = _result(targets[i], classify.classify(targets[i], outcome), outcome)
+    if offline:
+        down = classify.Judgement(Verdict.ERROR, Reason.OFFLINE,
+                                  "not checked: the checker's own network is down (no name resolved, no server answered)")
+        for members in to_fetch.values():
+            for i in members:
+                judged[i] = _result(targets[i], down)
 
     results = tuple(sorted(judged.values(), key=_order))
     return RunReport(id=uuid.uuid4().hex, started=started, finished=_now(), tool_version=__version__,

@@ -16,10 +16,12 @@ from lxml import etree
 from reportlab.pdfgen import canvas
 
 from linkcheck.errors import InputError
-from linkcheck.extract import (
-    SUPPORTED_SUFFIXES, extract_docx, extract_file, extract_html, extract_markdown, extract_pdf,
-    extract_text, find_documents,
-)
+from linkcheck.extract import SUPPORTED_SUFFIXES, extract_file, find_documents
+from linkcheck.extract.docx import extract_docx
+from linkcheck.extract.html import extract_html
+from linkcheck.extract.markdown import extract_markdown
+from linkcheck.extract.pdf import extract_pdf
+from linkcheck.extract.text import extract_text
 from linkcheck.extract.text import find_bare_urls
 from linkcheck.model import Citation
 

@@ -1,22 +1,15 @@
 """Turn documents into citations: pick the files, read them, hand each to its format's extractor."""
 from __future__ import annotations
 
+import importlib
 import os
 import pathlib
 from collections.abc import Callable
 
 from linkcheck.errors import InputError
-from linkcheck.extract.docx import extract_docx
-from linkcheck.extract.html import extract_html
-from linkcheck.extract.markdown import extract_markdown
-from linkcheck.extract.pdf import extract_pdf
-from linkcheck.extract.text import extract_text
 from linkcheck.model import Citation
 
-__all__ = [
-    "SUPPORTED_SUFFIXES", "extract_docx", "extract_file", "extract_html", "extract_markdown",
-    "extract_pdf", "extract_text", "find_documents",
-]
+__all__ = ["SUPPORTED_SUFFIXES", "extract_file", "find_documents"]
 
 
 def _decode_text(data: bytes) -> str:
@@ -27,16 +20,30 @@ def _decode_text(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-_EXTRACTORS: dict[str, Callable[[bytes, str], list[Citation]]] = {
-    ".md": lambda data, name: extract_markdown(_decode_text(data), name),
-    ".markdown": lambda data, name: extract_markdown(_decode_text(data), name),
-    ".html": extract_html,  # bytes: the page's own charset declaration is honoured
-    ".htm": extract_html,
-    ".txt": lambda data, name: extract_text(_decode_text(data), name),
-    ".text": lambda data, name: extract_text(_decode_text(data), name),
-    ".pdf": extract_pdf,
-    ".docx": extract_docx,
+# suffix -> (module, function, takes text rather than bytes). Modules are imported on first
+# use: a Markdown-only run never pays for the PDF and Word parsers.
+_EXTRACTORS: dict[str, tuple[str, str, bool]] = {
+    ".md": ("markdown", "extract_markdown", True),
+    ".markdown": ("markdown", "extract_markdown", True),
+    ".html": ("html", "extract_html", False),  # bytes: the page's own charset declaration is honoured
+    ".htm": ("html", "extract_html", False),
+    ".txt": ("text", "extract_text", True),
+    ".text": ("text", "extract_text", True),
+    ".pdf": ("pdf", "extract_pdf", False),
+    ".docx": ("docx", "extract_docx", False),
 }
+
+
+def _extractor(suffix: str) -> Callable[[bytes, str], list[Citation]] | None:
+    entry = _EXTRACTORS.get(suffix)
+    if entry is None:
+        return None
+    module, name, takes_text = entry
+    function = getattr(importlib.import_module(f"linkcheck.extract.{module}"), name)
+    if takes_text:
+        return lambda data, document: function(_decode_text(data), document)  # type: ignore[no-any-return]
+    return function  # type: ignore[no-any-return]
+
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_EXTRACTORS)
 
@@ -52,7 +59,7 @@ def extract_file(path: pathlib.Path, document: str | None = None) -> list[Citati
     problem reading the file is an InputError naming `path`.
     """
     suffix = path.suffix.lower()
-    extractor = _EXTRACTORS.get(suffix)
+    extractor = _extractor(suffix)
     if extractor is None:
         expected = ", ".join(sorted(SUPPORTED_SUFFIXES))
         kind = repr(suffix) if suffix else "(no suffix)"
