@@ -37,7 +37,7 @@ class Catalogue:
             "/ratelimited": self.ratelimited, "/throttled-once": self.throttled_once,
             "/flaky": self.flaky, "/error": self.status(500), "/slow": self.slow, "/reset": self.reset,
             "/head405": self.head405, "/cookie-gate": self.cookie_gate, "/big": self.big,
-            "/bomb": self.bomb, "/report.pdf": self.pdf, "/to-private": self.to_private,
+            "/bomb": self.bomb, "/brotli": self.brotli, "/report.pdf": self.pdf, "/to-private": self.to_private,
         }
         for path, handler in pages.items():
             add("*", path, handler)
@@ -154,6 +154,12 @@ class Catalogue:
         except (ConnectionResetError, RuntimeError):
             pass
         return response
+
+    async def brotli(self, request: web.Request) -> web.Response:
+        import brotli
+        assert "br" in request.headers.get("Accept-Encoding", "")
+        body = brotli.compress(article("Compressed page", "Brotli-encoded evidence.").encode())
+        return web.Response(body=body, headers={"Content-Type": "text/html", "Content-Encoding": "br"})
 
     async def bomb(self, request: web.Request) -> web.Response:
         """64 MiB of zeros in 64 KiB of gzip."""

@@ -35,6 +35,7 @@ async def check(tmp_path: Path, urls: list[str], clock: InstantClock, *, setting
 VERDICTS = [
     ("/ok", "ok", "ok"),
     ("/page#chapter-3", "ok", "ok"),
+    ("/brotli", "ok", "ok"),
     ("/page#legacy-anchor", "ok", "ok"),
     ("/temp", "ok", "ok"),
     ("/head405", "ok", "ok"),
@@ -260,7 +261,7 @@ async def test_placeholders_exclusions_and_mail_are_judged_without_requests(
     catalogue, base = web
     refs = (Reference(id="world-bank-poverty-2020", url=base + "/ok", cited_as="source 0"),)
     urls = ["#", "mailto:press@ijmuk.org", "tel:+442034059080", "ftp://files.site/x",
-            base + "/excluded/page", "https://www.example.com/tables"]
+            base + "/excluded/page", "https://www.example.com/tables", "https//stats-office/tables"]
     settings = FAST.replace(exclude=("/excluded/",))
     report = await run_check(Config(documents=(_doc(tmp_path, urls),), settings=settings, references=refs),
                              settings=settings, clock=clock)
@@ -271,6 +272,7 @@ async def test_placeholders_exclusions_and_mail_are_judged_without_requests(
     assert got[("ftp://files.site/x", None)] == ("skipped", "unsupported_scheme")
     assert got[(base + "/excluded/page", None)] == ("skipped", "excluded")
     assert got[("https://www.example.com/tables", None)] == ("placeholder", "placeholder")
+    assert got[("https//stats-office/tables", None)] == ("placeholder", "invalid_url")
     placeholder = next(r for r in report.results if r.url == "#")
     assert placeholder.suggested_url == base + "/ok" and base + "/ok" in placeholder.detail
     assert catalogue.log == [("GET", "/ok")]  # only the reference itself was fetched
