@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from . import evidence
 from .model import ErrorKind, FetchOutcome, Reason, Target, Verdict
 
-__all__ = ["PERMANENT", "TEMPORARY", "Judgement", "classify", "placeholder"]
+__all__ = ["PERMANENT", "TEMPORARY", "Comparison", "Judgement", "classify", "placeholder"]
 
 PERMANENT = frozenset({301, 308})
 TEMPORARY = frozenset({302, 303, 307})
@@ -21,6 +21,20 @@ class Judgement:
     reason: Reason
     detail: str
     suggested_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """What the evidence checks found on a reachable page: the reference's quote, and the
+    page's text against its baseline snapshot. None means "not checked"."""
+
+    quote: str | None = None
+    quote_found: bool | None = None
+    quote_last_seen: str | None = None
+    similarity: float | None = None
+    threshold: float = 0.6
+    baseline_time: str | None = None
+    changes: tuple[str, ...] = ()
 
 
 # Failures below HTTP: (verdict, reason, sentence). The sentence says what to do.
@@ -64,7 +78,7 @@ def _permanent_destination(outcome: FetchOutcome) -> str | None:
     return outcome.final_url
 
 
-def _status(target: Target, outcome: FetchOutcome) -> Judgement:
+def _status(target: Target, outcome: FetchOutcome, comparison: Comparison | None) -> Judgement:
     status = outcome.status
     assert status is not None
     accepted = target.reference.accept if target.reference and target.reference.accept else ()
@@ -96,10 +110,27 @@ def _status(target: Target, outcome: FetchOutcome) -> Judgement:
         return Judgement(Verdict.BROKEN, Reason.HTTP_STATUS, f"HTTP {status} without a usable Location")
     if not 200 <= status < 300:
         return Judgement(Verdict.BROKEN, Reason.HTTP_STATUS, f"unexpected HTTP {status}")
-    return _reachable(target, outcome)
+    return _reachable(target, outcome, comparison)
 
 
-def _reachable(target: Target, outcome: FetchOutcome) -> Judgement:
+def _changed(comparison: Comparison | None) -> Judgement | None:
+    """The page answers, but no longer says what was cited."""
+    if comparison is None:
+        return None
+    if comparison.quote_found is False and comparison.quote:
+        quote = comparison.quote if len(comparison.quote) <= 80 else comparison.quote[:77] + "..."
+        seen = (f"; last seen in the snapshot of {comparison.quote_last_seen}" if comparison.quote_last_seen
+                else "; it was not found in any earlier snapshot either")
+        return Judgement(Verdict.CHANGED, Reason.QUOTE_MISSING, f"the quote {quote!r} is no longer on the page{seen}")
+    if comparison.similarity is not None and comparison.similarity < comparison.threshold:
+        return Judgement(Verdict.CHANGED, Reason.CONTENT_DRIFT,
+                         f"the page's text is only {comparison.similarity:.0%} similar to the snapshot of "
+                         f"{comparison.baseline_time} (threshold {comparison.threshold:.0%}): review it, "
+                         "then `linkcheck accept` it if it still supports the citation")
+    return None
+
+
+def _reachable(target: Target, outcome: FetchOutcome, comparison: Comparison | None) -> Judgement:
     """A 2xx answer: still broken if the page is a disguised 404 or lacks the cited fragment."""
     final = outcome.final_url or outcome.url
     if outcome.hops and evidence.redirected_to_root(outcome.url, final):
@@ -114,6 +145,9 @@ def _reachable(target: Target, outcome: FetchOutcome) -> Judgement:
         if evidence.fragment_checkable(fragment) and not evidence.fragment_present(page, fragment):
             return Judgement(Verdict.BROKEN, Reason.FRAGMENT_MISSING,
                              f"the page has no element with id or name {fragment!r}")
+    changed = _changed(comparison)
+    if changed is not None:
+        return changed
     moved_to = _permanent_destination(outcome)
     if moved_to:
         fragment = f"#{target.fragment}" if target.fragment else ""
@@ -124,11 +158,11 @@ def _reachable(target: Target, outcome: FetchOutcome) -> Judgement:
     return Judgement(Verdict.OK, Reason.OK, f"HTTP {outcome.status}")
 
 
-def classify(target: Target, outcome: FetchOutcome) -> Judgement:
+def classify(target: Target, outcome: FetchOutcome, comparison: Comparison | None = None) -> Judgement:
     """The verdict on a fetched target. Pure: everything it needs is in its arguments."""
     if outcome.error is not None:
         return _error(outcome)
-    return _status(target, outcome)
+    return _status(target, outcome, comparison)
 
 
 def _did_you_mean(raw: str) -> str | None:

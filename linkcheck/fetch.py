@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import importlib.util
 import random
 import socket
 import ssl
@@ -14,6 +15,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -39,11 +41,9 @@ _RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
 # Pages we read to judge (soft 404, bot walls) but need not keep in full.
 _SNIFF_BYTES = 256 * 1024
 _CHUNK = 64 * 1024
-try:  # brotli is optional for aiohttp; only claim what it can decode
-    import brotli  # type: ignore[import-not-found]  # noqa: F401
-    _ACCEPT_ENCODING = "gzip, deflate, br"
-except ImportError:  # pragma: no cover - depends on the environment
-    _ACCEPT_ENCODING = "gzip, deflate"
+# Only claim what aiohttp can decode (it prefers brotlicffi, as we do); never zstd, which
+# web archive players cannot replay.
+_ACCEPT_ENCODING = "gzip, deflate, br" if importlib.util.find_spec("brotlicffi") else "gzip, deflate"
 
 
 class Clock(Protocol):
@@ -72,6 +72,10 @@ class _Answer:
     body: bytes | None
     truncated: bool
     method: str
+    request_headers: tuple[tuple[str, str], ...] = ()
+    reason: str = ""
+    http_version: str = "1.1"
+    at: str = ""
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -206,7 +210,9 @@ class Fetcher:
                 url, status=answer.status, final_url=current, hops=tuple(hops),
                 content_type=answer.content_type, headers=answer.headers, body=answer.body,
                 body_truncated=answer.truncated, method=answer.method,
-                retry_after=parse_retry_after(answer.header("Retry-After")))
+                retry_after=parse_retry_after(answer.header("Retry-After")),
+                request_headers=answer.request_headers, reason_phrase=answer.reason,
+                http_version=answer.http_version, fetched_at=answer.at)
         return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.TOO_MANY_REDIRECTS,
                             error_detail=f"more than {self.settings.max_redirects}", final_url=current)
 
@@ -240,7 +246,10 @@ class Fetcher:
                     limit = self._body_limit(resp.status, content_type, need_body)
                     if limit:
                         body, truncated = await _read_capped(resp, limit)
-                return _Answer(resp.status, headers, content_type, body, truncated, method)
+                version = f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1"
+                sent = tuple((k, v) for k, v in resp.request_info.headers.items())
+                return _Answer(resp.status, headers, content_type, body, truncated, method, sent,
+                               resp.reason or "", version, _utc_now())
 
     def _body_limit(self, status: int, content_type: str, need_body: bool) -> int:
         """How much of a body to read: all of it (capped) when it is evidence, a sniff when
@@ -250,6 +259,10 @@ class Fetcher:
         if (200 <= status < 300 and is_html(content_type)) or status in (401, 403, 429):
             return min(_SNIFF_BYTES, self.settings.max_body_bytes)
         return 0
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:

@@ -171,6 +171,11 @@ class FetchOutcome:
     retry_after: float | None = None
     attempts: int = 1
     method: str = "GET"
+    # What the archive needs to write a faithful WARC request/response pair.
+    request_headers: tuple[tuple[str, str], ...] = ()
+    reason_phrase: str = ""
+    http_version: str = "1.1"
+    fetched_at: str = ""  # UTC, YYYY-MM-DDThh:mm:ssZ, when the final response arrived
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -214,6 +219,14 @@ class Result:
     snapshot: Snapshot | None = None
     archived_url: str | None = None
     suggested_url: str | None = None
+    # From history: how this URL has fared across runs.
+    first_failed: str | None = None
+    consecutive_failures: int = 0
+    last_ok: str | None = None
+    trend: str | None = None
+    # From the comparison with the baseline snapshot (changed results).
+    similarity: float | None = None
+    changes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -231,6 +244,11 @@ class Result:
         }
         if self.suggested_url is not None:
             out["suggested_url"] = self.suggested_url
+        out.update(first_failed=self.first_failed, consecutive_failures=self.consecutive_failures,
+                   last_ok=self.last_ok, trend=self.trend)
+        if self.similarity is not None:
+            out["similarity"] = round(self.similarity, 3)
+            out["changes"] = list(self.changes)
         return out
 
 

@@ -5,6 +5,8 @@ import asyncio
 import os
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,11 +18,13 @@ from .config import Config, Settings
 from .errors import InputError
 from .extract import extract_file, find_documents
 from .fetch import Clock, Fetcher
-from .model import Citation, ErrorKind, FetchOutcome, Reason, Result, RunReport, Target, Verdict
+from .history import CachedResult
+from .model import Citation, ErrorKind, FetchOutcome, Reason, Result, RunReport, Snapshot, Target, Verdict
 from .policy import AddressPolicy, Gate, ip_is_public
+from .store import EvidenceStore, quote_comparison
 from .urls import placeholder_reason, split_fragment
 
-__all__ = ["check", "extract_documents", "run_check"]
+__all__ = ["extract_documents", "run_check"]
 
 # Failures that an unplugged cable also produces; any real answer rules them out.
 _NETWORK_DOWN = frozenset({ErrorKind.DNS_NOT_FOUND, ErrorKind.DNS_FAILURE, ErrorKind.CONNECTION,
@@ -51,14 +55,18 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _result(target: Target, judgement: classify.Judgement, outcome: FetchOutcome | None = None) -> Result:
+def _result(target: Target, judgement: classify.Judgement, outcome: FetchOutcome | None = None,
+            snapshot: Snapshot | None = None, comparison: classify.Comparison | None = None) -> Result:
+    drifted = judgement.reason is Reason.CONTENT_DRIFT and comparison is not None
     return Result(
         url=target.url, verdict=judgement.verdict, reason=judgement.reason, detail=judgement.detail,
         http_status=outcome.status if outcome else None,
         final_url=outcome.final_url if outcome and (outcome.status or outcome.hops) else None,
         redirects=outcome.hops if outcome else (), citations=target.citations,
         reference_id=target.reference.id if target.reference else None,
-        suggested_url=judgement.suggested_url)
+        suggested_url=judgement.suggested_url, snapshot=snapshot,
+        similarity=comparison.similarity if comparison else None,
+        changes=comparison.changes if drifted and comparison else ())
 
 
 def _wants_body(target: Target) -> bool:
@@ -79,19 +87,8 @@ def _looks_offline(outcomes: Sequence[FetchOutcome], fetcher: Fetcher) -> bool:
             and all(o.error in _NETWORK_DOWN for o in outcomes))
 
 
-async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Settings | None = None,
-                    need_body: bool = True, resolver: AbstractResolver | None = None,
-                    clock: Clock | None = None, progress: Progress | None = None,
-                    is_public: AddressPolicy = ip_is_public) -> RunReport:
-    """Check every citation of the documents (default: the config's) and every reference URL."""
-    settings = settings or config.settings
-    started = _now()
-    documents, citations = extract_documents(paths or config.documents) if (paths or config.documents) else ([], [])
-    if not documents and not config.references:
-        raise InputError(str(config.path or "."), "no documents to check and no references registered")
-    targets = collect(citations, config.references)
-    gate = Gate.from_settings(settings.exclude, settings.allow_private, is_public)
-
+def _prejudge(targets: Sequence[Target], gate: Gate) -> tuple[dict[int, Result], dict[str, list[int]]]:
+    """Verdicts for targets never fetched, and the rest grouped by the URL to fetch."""
     judged: dict[int, Result] = {}
     to_fetch: dict[str, list[int]] = {}
     for i, target in enumerate(targets):
@@ -104,42 +101,77 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
             judged[i] = _result(target, classify.Judgement(*pre))
             continue
         to_fetch.setdefault(split_fragment(target.url)[0], []).append(i)
-
-    done = len(judged)
-    total = len(targets)
-    if progress:
-        progress(done, total)
-    offline = False
-    async with Fetcher(settings, resolver=resolver, clock=clock, is_public=is_public) as fetcher:
-
-        async def one(url: str, members: list[int]) -> FetchOutcome:
-            nonlocal done
-            # Each distinct URL is fetched once, with its whole body when a citation needs it;
-            # its targets are judged at once, while other fetches still wait on the network.
-            outcome = await fetcher.fetch(url, need_body=need_body or any(_wants_body(targets[i]) for i in members))
-            for i in members:
-                judged[i] = _result(targets[i], classify.classify(targets[i], outcome), outcome)
-            done += len(members)
-            if progress:
-                progress(done, total)
-            return outcome
-
-        outcomes = await asyncio.gather(*(one(url, members) for url, members in to_fetch.items()))
-        if _looks_offline(outcomes, fetcher):
-            offline = not await fetcher.resolver.probe(settings.online_probe_hosts)
-
-    if offline:
-        down = classify.Judgement(Verdict.ERROR, Reason.OFFLINE,
-                                  "not checked: the checker's own network is down (no name resolved, no server answered)")
-        for members in to_fetch.values():
-            for i in members:
-                judged[i] = _result(targets[i], down)
-
-    results = tuple(sorted(judged.values(), key=_order))
-    return RunReport(id=uuid.uuid4().hex, started=started, finished=_now(), tool_version=__version__,
-                     results=results, offline=offline, documents=tuple(_display(d) for d in documents))
+    return judged, to_fetch
 
 
-def check(config: Config, paths: Sequence[Path] = (), **kwargs: object) -> RunReport:
-    """Synchronous entry point: `run_check` in a fresh event loop."""
-    return asyncio.run(run_check(config, paths, **kwargs))  # type: ignore[arg-type]
+def _from_cache(target: Target, hit: CachedResult) -> Result:
+    return Result(url=target.url, verdict=Verdict(hit.verdict), reason=Reason(hit.reason),
+                  detail=f"{hit.detail} (as checked at {hit.checked_at}; within --cache-ttl)",
+                  http_status=hit.http_status, final_url=hit.final_url, citations=target.citations,
+                  reference_id=target.reference.id if target.reference else None, snapshot=hit.snapshot)
+
+
+async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Settings | None = None,
+                    state_dir: Path | None = None, archive: bool = True, cache_ttl: float | None = None,
+                    resolver: AbstractResolver | None = None, clock: Clock | None = None,
+                    progress: Progress | None = None, is_public: AddressPolicy = ip_is_public) -> RunReport:
+    """Check every citation of the documents (default: the config's) and every reference URL.
+
+    With a `state_dir`, evidence is archived (unless `archive` is false), compared with the
+    quote and the baseline, and every result recorded in history; without one the run
+    keeps nothing."""
+    settings = settings or config.settings
+    run_id, started = uuid.uuid4().hex, _now()
+    sources = list(paths or config.documents)
+    documents, citations = extract_documents(sources) if sources else ([], [])
+    if not documents and not config.references:
+        raise InputError(str(config.path or "."), "no documents to check and no references registered")
+    targets = collect(citations, config.references)
+    judged, to_fetch = _prejudge(targets, Gate.from_settings(settings.exclude, settings.allow_private, is_public))
+    store = (EvidenceStore(state_dir, run_id, started, archive=archive, drift_threshold=settings.drift_threshold)
+             if state_dir is not None else None)
+    with store if store is not None else nullcontext():
+        done, total = len(judged), len(targets)
+        if progress:
+            progress(done, total)
+        async with Fetcher(settings, resolver=resolver, clock=clock, is_public=is_public) as fetcher:
+
+            async def one(url: str, members: list[int]) -> FetchOutcome | None:
+                nonlocal done
+                hits = [store.cached(targets[i], cache_ttl, started) for i in members] if store else []
+                if hits and all(hits):
+                    judged.update((i, _from_cache(targets[i], hit)) for i, hit in zip(members, hits) if hit)
+                    outcome = None
+                else:
+                    # Fetched once however often cited; judged at once, while other fetches wait.
+                    wants_body = archive or any(_wants_body(targets[i]) for i in members)
+                    outcome = await fetcher.fetch(url, need_body=wants_body)
+                    snapshot = store.keep(outcome) if store else None
+                    for i in members:
+                        comparison = (store.compare(targets[i], outcome, snapshot) if store
+                                      else quote_comparison(targets[i], outcome))
+                        judgement = classify.classify(targets[i], outcome, comparison)
+                        judged[i] = _result(targets[i], judgement, outcome, snapshot, comparison)
+                done += len(members)
+                if progress:
+                    progress(done, total)
+                return outcome
+
+            fetched = await asyncio.gather(*(one(url, members) for url, members in to_fetch.items()))
+            outcomes = [o for o in fetched if o is not None]
+            offline = _looks_offline(outcomes, fetcher) and not await fetcher.resolver.probe(
+                settings.online_probe_hosts)
+        if offline:
+            down = classify.Judgement(Verdict.ERROR, Reason.OFFLINE, "not checked: the checker's own network "
+                                      "is down (no name resolved, no server answered)")
+            judged.update((i, _result(targets[i], down)) for members in to_fetch.values() for i in members)
+        results = sorted(judged.values(), key=_order)
+        if store is not None:
+            results = [store.annotate(r, started) for r in results]
+        report = RunReport(id=run_id, started=started, finished=_now(), tool_version=__version__,
+                           results=tuple(results), offline=offline, documents=tuple(_display(d) for d in documents))
+        if store is not None:
+            store.finish(report.results, report.finished, report.summary)
+            report = replace(report, results=tuple(
+                replace(r, snapshot=store.display(r.snapshot)) if r.snapshot else r for r in report.results))
+    return report

@@ -85,7 +85,7 @@ async def test_redirect_hops_and_suggestion_are_recorded(web: tuple[Catalogue, s
 async def test_head_is_tried_first_and_get_follows_when_head_fails(web: tuple[Catalogue, str], tmp_path: Path,
                                                                    clock: InstantClock) -> None:
     catalogue, base = web
-    results = await check(tmp_path, [base + "/head405", base + "/report.pdf"], clock, need_body=False,
+    results = await check(tmp_path, [base + "/head405", base + "/report.pdf"], clock, archive=False,
                           settings=FAST.replace(head_first=True))
     assert results[base + "/head405"].verdict == "ok"
     assert catalogue.requests_to("/head405") == ["HEAD", "GET"]
@@ -95,14 +95,14 @@ async def test_head_is_tried_first_and_get_follows_when_head_fails(web: tuple[Ca
 async def test_without_head_first_every_url_costs_one_get(web: tuple[Catalogue, str], tmp_path: Path,
                                                            clock: InstantClock) -> None:
     catalogue, base = web
-    results = await check(tmp_path, [base + "/soft404", base + "/report.pdf"], clock, need_body=False)
+    results = await check(tmp_path, [base + "/soft404", base + "/report.pdf"], clock, archive=False)
     assert results[base + "/soft404"].reason == "soft_404"  # the HTML sniff still reads the page
     assert catalogue.requests_to("/soft404") == ["GET"] and catalogue.requests_to("/report.pdf") == ["GET"]
 
 
 async def test_body_wanted_means_one_get(web: tuple[Catalogue, str], tmp_path: Path, clock: InstantClock) -> None:
     catalogue, base = web
-    await check(tmp_path, [base + "/ok", base + "/report.pdf"], clock, need_body=True)
+    await check(tmp_path, [base + "/ok", base + "/report.pdf"], clock, archive=True)
     assert catalogue.requests_to("/ok") == ["GET"] and catalogue.requests_to("/report.pdf") == ["GET"]
 
 

@@ -1,0 +1,389 @@
+"""The evidence snapshot store: one WARC/1.1 file per run, each record its own gzip member."""
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import os
+import re
+import secrets
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from http import HTTPStatus
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
+from warcio.warcwriter import WARCWriter
+
+from . import __version__
+from .errors import InputError
+from .model import FetchOutcome, Snapshot
+
+__all__ = ["REDACTED", "Original", "StoredCapture", "WarcWriter", "export", "iter_records",
+           "payload_digest", "read_capture", "sha256_hex", "target_uri"]
+
+REDACTED = "[redacted]"
+_SECRET_REQUEST = frozenset({"authorization", "proxy-authorization", "cookie"})
+_SECRET_RESPONSE = frozenset({"set-cookie", "set-cookie2"})
+_WARC_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+_SAFE = "!$&'()*+,/:;=?@[]~%"  # kept as written; any other byte outside unreserved is %-encoded
+_REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+_CAPTURES = ("response", "revisit")
+_DAMAGE = (zlib.error, ArchiveLoadFailed, ValueError, EOFError)
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """An earlier capture with the same payload: what a revisit record points back to."""
+
+    url: str
+    date: str
+    digest: str  # WARC-Payload-Digest exactly as stored on the original
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCapture:
+    """One response or revisit record read back: what was answered, and the bytes kept."""
+
+    url: str
+    date: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    revisit_of: Original | None
+    record_type: str
+
+
+def sha256_hex(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def payload_digest(body: bytes) -> str:
+    """The WARC-Payload-Digest of a body, spelt as warcio spells digests (base32, upper case)."""
+    return "sha256:" + base64.b32encode(hashlib.sha256(body).digest()).decode("ascii")
+
+
+def _digest_matches(digest: str, body: bytes) -> bool:
+    algo, _, value = digest.partition(":")
+    try:
+        raw = hashlib.new(algo.strip().lower(), body).digest()
+    except ValueError:
+        return False
+    return value.strip().upper() in (base64.b32encode(raw).decode("ascii"), raw.hex().upper())
+
+
+def target_uri(url: str) -> str:
+    """The URL as a WARC-Target-URI: ASCII, no fragment, no userinfo (a client never sends it);
+    idempotent, so an Original's URL maps to the string its own record was written with."""
+    def requote(part: str) -> str:
+        return quote(re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", part), safe=_SAFE)
+
+    parts = urlsplit(url.partition("#")[0])
+    host, port = parts.netloc.rpartition("@")[2], ""
+    if not host.startswith("[") and ":" in host:
+        host, port = host.rsplit(":", 1)
+        port = ":" + port
+    if not host.isascii():
+        try:
+            host = ".".join(label.encode("idna").decode("ascii") if label else ""
+                            for label in host.lower().split("."))
+        except UnicodeError:
+            host = quote(host, safe="")
+    return urlunsplit((parts.scheme.lower(), host + requote(port), requote(parts.path),
+                       requote(parts.query), ""))
+
+
+def _warc_date(value: str) -> str:
+    """`YYYY-MM-DDThh:mm:ssZ` in UTC; other ISO 8601 spellings are converted, empty means now."""
+    if _WARC_DATE.match(value):
+        return value
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if value else datetime.now(timezone.utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _clean(value: str) -> str:
+    # A CR or LF inside a value would start a header of its own in the stored block.
+    return value.replace("\r", " ").replace("\n", " ")
+
+
+def _response_headers(headers: Sequence[tuple[str, str]], stored: int) -> list[tuple[str, str]]:
+    """Headers that describe the stored bytes, since replay serves them as they are: aiohttp
+    handed us a decoded, de-chunked body, so the original coding and length are only noted."""
+    out: list[tuple[str, str]] = []
+    for name, value in headers:
+        lname, value = name.lower(), _clean(value)
+        if lname == "content-encoding":
+            out.append(("X-Archive-Orig-Content-Encoding", value))
+        elif lname == "content-length":
+            if value.strip() != str(stored):
+                out.append(("X-Archive-Orig-Content-Length", value))
+        elif lname != "transfer-encoding":
+            out.append((name, REDACTED if lname in _SECRET_RESPONSE else value))
+    out.append(("Content-Length", str(stored)))
+    return out
+
+
+def _record(writer: WARCWriter, kind: str, date: str, uri: str = "", payload: bytes = b"",
+            http: StatusAndHeaders | None = None, **extra: str) -> ArcWarcRecord:
+    """A record whose length and sha256 digests are given, so warcio neither buffers the payload
+    nor adds digests of its own (sha1). `extra` names WARC headers with "_" for "-"."""
+    block = payload
+    if http is not None:
+        http.compute_headers_buffer()  # the very bytes warcio writes for this block
+        block = http.headers_buff + (b"" if kind == "revisit" else payload)
+    fields = {"WARC-Type": kind, "WARC-Record-ID": StatusAndHeadersParser.make_warc_id(),
+              "WARC-Date": date, **({"WARC-Target-URI": uri} if uri else {}),
+              **{name.replace("_", "-"): value for name, value in extra.items()},
+              "WARC-Block-Digest": payload_digest(block)}
+    if kind != "warcinfo":
+        fields.setdefault("WARC-Payload-Digest", payload_digest(payload))
+    return writer.create_warc_record(
+        uri, kind, payload=io.BytesIO(payload), length=len(payload), http_headers=http,
+        warc_headers_dict=fields, warc_content_type="application/warc-fields" if kind == "warcinfo" else "")
+
+
+def _warcinfo(writer: WARCWriter, date: str, filename: str, **info: str) -> ArcWarcRecord:
+    lines = {"software": f"linkcheck/{__version__}", "format": "WARC File Format 1.1",
+             "conformsTo": "http://iipc.github.io/warc-specifications/specifications/warc-format/"
+                           "warc-1.1/", **info}
+    payload = "".join(f"{k}: {_clean(v)}\r\n" for k, v in lines.items()).encode("utf-8")
+    return _record(writer, "warcinfo", date, payload=payload, WARC_Filename=filename)
+
+
+class WarcWriter:
+    """Appends a run's captures to its WARC; every flushed record survives a crash of the process."""
+
+    def __init__(self, archive_dir: Path, run_id: str, started: str) -> None:
+        stamp = re.sub(r"\D", "", started)[:14]
+        if len(stamp) != 14:
+            raise ValueError(f"started must be YYYY-MM-DDThh:mm:ssZ, not {started!r}")
+        self._dir, self._name = Path(archive_dir), f"{stamp}-{run_id[:12]}.warc.gz"
+        if Path(self._name).name != self._name:
+            raise ValueError(f"run id {run_id!r} cannot name a file")
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._fh: BinaryIO | None = open(self.path, "ab")
+        self._warcio = WARCWriter(None, gzip=True, warc_version="1.1")
+        self._append([_warcinfo(self._warcio, _warc_date(started), self._name, isPartOf=run_id)])
+
+    @property
+    def path(self) -> Path:
+        return self._dir / self._name
+
+    def __enter__(self) -> WarcWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Make everything durable: the per-record flushes only survive a crash of the process."""
+        if self._fh is None:
+            return
+        fh, self._fh = self._fh, None
+        with fh:
+            fh.flush()
+            os.fsync(fh.fileno())
+        dir_fd = os.open(self._dir, os.O_RDONLY)  # and the file's name in its directory
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def write(self, outcome: FetchOutcome, original: Original | None = None) -> Snapshot | None:
+        """Archive one GET answer, as a revisit when `original` has the same payload; None if the
+        outcome holds nothing to keep (not a GET, no response, no body)."""
+        body, status = outcome.body, outcome.status
+        if outcome.method.upper() != "GET" or status is None or body is None:
+            return None
+        uri, date = target_uri(outcome.final_url or outcome.url), _warc_date(outcome.fetched_at)
+        protocol = "HTTP/" + (outcome.http_version or "1.1").removeprefix("HTTP/")
+        reason = outcome.reason_phrase or (HTTPStatus(status).phrase
+                                           if status in HTTPStatus._value2member_map_ else "")
+        http = StatusAndHeaders(f"{status} {_clean(reason)}".strip(),
+                                _response_headers(outcome.headers, len(body)), protocol=protocol)
+        extra = {"WARC_Truncated": "length"} if outcome.body_truncated else {}
+        # A revisit says "same bytes as the original": if the digest disagrees, keep the bytes.
+        if original is not None and _digest_matches(original.digest, body):
+            main = _record(self._warcio, "revisit", date, uri, http=http, WARC_Profile=_REVISIT_PROFILE,
+                           WARC_Refers_To_Target_URI=target_uri(original.url),
+                           WARC_Refers_To_Date=original.date, WARC_Payload_Digest=original.digest, **extra)
+        else:
+            main = _record(self._warcio, "response", date, uri, body, http, **extra)
+        parts = urlsplit(uri)
+        headers = [(name, REDACTED if name.lower() in _SECRET_REQUEST else _clean(value))
+                   for name, value in outcome.request_headers]
+        if not any(name.lower() == "host" for name, _ in headers):
+            headers.insert(0, ("Host", parts.netloc))
+        line = f"{outcome.method.upper()} {parts.path or '/'}{'?' if parts.query else ''}{parts.query}"
+        request = _record(self._warcio, "request", date, uri,
+                          http=StatusAndHeaders(f"{line} {protocol}", headers, is_http_request=True),
+                          WARC_Concurrent_To=main.rec_headers.get_header("WARC-Record-ID"))
+        offset = self._append([main, request])
+        return Snapshot(warc=self._name, sha256=sha256_hex(body), offset=offset, time=date)
+
+    def _append(self, records: list[ArcWarcRecord]) -> int:
+        """Append records (gzip members built in memory first, so a failure leaves no broken
+        record before later ones) with one write; returns the first member's offset."""
+        if self._fh is None:
+            raise ValueError("write to a closed WarcWriter")
+        self._warcio.out = buf = io.BytesIO()
+        for record in records:
+            self._warcio.write_record(record)
+        start = self._fh.tell()
+        try:
+            self._fh.write(buf.getvalue())
+            self._fh.flush()
+        except BaseException:
+            with contextlib.suppress(OSError):
+                self._fh.truncate(start)
+            raise
+        return start
+
+
+def _records(fh: BinaryIO) -> Iterator[tuple[int, bytes, ArcWarcRecord, bytes]]:
+    """(offset, gzip member, record, payload) of each record from fh's position. A member cut short
+    (no gzip trailer) is the record a crash interrupted: it ends the iteration quietly."""
+    offset, pending = fh.tell(), b""
+    while True:
+        inflater = zlib.decompressobj(wbits=31)
+        raw, out = bytearray(), bytearray()
+        while not inflater.eof:
+            data, pending = pending or fh.read(1 << 16), b""
+            if not data:
+                return
+            out += inflater.decompress(data)
+            if inflater.eof:
+                pending = inflater.unused_data
+                data = data[:len(data) - len(pending)]
+            raw += data
+        record = next(iter(ArchiveIterator(io.BytesIO(bytes(out)))), None)
+        if record is None:
+            raise ArchiveLoadFailed(f"no WARC record in the gzip member at offset {offset}")
+        yield offset, bytes(raw), record, record.raw_stream.read()
+        offset += len(raw)
+
+
+def _scan(path: Path) -> Iterator[tuple[int, bytes, ArcWarcRecord, bytes]]:
+    """Every complete record of a WARC file, stopping quietly at a damaged tail."""
+    with open(path, "rb") as fh:
+        try:
+            yield from _records(fh)
+        except _DAMAGE:
+            return
+
+
+def _capture(record: ArcWarcRecord, body: bytes) -> StoredCapture:
+    get, http = record.rec_headers.get_header, record.http_headers
+    revisit_of = Original(get("WARC-Refers-To-Target-URI") or "", get("WARC-Refers-To-Date") or "",
+                          get("WARC-Payload-Digest") or "") if record.rec_type == "revisit" else None
+    return StoredCapture(url=get("WARC-Target-URI") or "", date=get("WARC-Date") or "",
+                         status=int(http.get_statuscode() or 0) if http else 0,
+                         headers=tuple((k, v) for k, v in http.headers) if http else (),
+                         body=b"" if revisit_of else body, revisit_of=revisit_of,
+                         record_type=record.rec_type)
+
+
+def iter_records(path: Path) -> Iterator[StoredCapture]:
+    """Every complete response/revisit record of a WARC, stopping quietly at a damaged tail."""
+    for _, _, record, body in _scan(path):
+        if record.rec_type in _CAPTURES:
+            yield _capture(record, body)
+
+
+def _pair_at(archive_dir: Path, warc: str, offset: int) -> list[tuple[bytes, ArcWarcRecord, bytes]]:
+    """The capture at `offset` (checked against its digest), then its request record if intact."""
+    where = str(Path(archive_dir) / warc)
+    # Names come from report.json: nothing outside the archive directory is reachable by them.
+    if not warc or Path(warc).name != warc or warc in (".", ".."):
+        raise InputError(warc, "not the name of a WARC file in the archive directory")
+    found: list[tuple[bytes, ArcWarcRecord, bytes]] = []
+    try:
+        with open(where, "rb") as fh:
+            fh.seek(offset)
+            for _, raw, record, body in _records(fh):
+                found.append((raw, record, body))
+                if len(found) == 2:
+                    break
+    except OSError as exc:
+        raise InputError(where, f"cannot read WARC file: {exc.strerror or exc}") from None
+    except _DAMAGE as exc:  # a damaged request after an intact capture still yields the capture
+        if not found:
+            raise InputError(where, f"no readable record at offset {offset}: {exc}") from None
+    if not found:
+        raise InputError(where, f"no complete record at offset {offset}")
+    (_, record, body), *rest = found
+    if record.rec_type not in _CAPTURES:
+        raise InputError(where, f"the record at offset {offset} is a {record.rec_type}, not a capture")
+    digest = record.rec_headers.get_header("WARC-Payload-Digest")
+    if record.rec_type == "response" and digest and not _digest_matches(digest, body):
+        raise InputError(where, f"the record at offset {offset} does not match its payload digest")
+    record_id = record.rec_headers.get_header("WARC-Record-ID")
+    return found[:1] + [r for r in rest if r[1].rec_type == "request"
+                        and r[1].rec_headers.get_header("WARC-Concurrent-To") == record_id]
+
+
+def read_capture(archive_dir: Path, warc: str, offset: int) -> StoredCapture:
+    """The capture at a Snapshot's offset: one seek, one record, no scan of the file."""
+    _, record, body = _pair_at(archive_dir, warc, offset)[0]
+    return _capture(record, body)
+
+
+def _originals(archive_dir: Path, skip: Path) -> dict[tuple[str, str], tuple[str, int]]:
+    """(Target-URI, Date) → (warc, offset) of every response in the archive directory."""
+    found: dict[tuple[str, str], tuple[str, int]] = {}
+    for path in sorted(Path(archive_dir).glob("*.warc.gz")):
+        if path.resolve() != skip:
+            for offset, _, record, _ in _scan(path):
+                if record.rec_type == "response":
+                    get = record.rec_headers.get_header
+                    found.setdefault((get("WARC-Target-URI"), get("WARC-Date")), (path.name, offset))
+    return found
+
+
+def export(archive_dir: Path, records: Sequence[tuple[str, int]], dest: Path) -> int:
+    """Copy the listed captures with their requests, byte for byte, into one self-contained WARC
+    at `dest`, adding the original of any revisit found in the archive; returns the capture count."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    originals: dict[tuple[str, str], tuple[str, int]] | None = None  # scanned on the first revisit
+    queue, seen, count = [(str(w), int(o)) for w, o in records], set(), 0
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")  # same file system: atomic
+    try:
+        with open(tmp, "xb") as fh:
+            writer = WARCWriter(fh, gzip=True, warc_version="1.1")
+            writer.write_record(_warcinfo(writer, _warc_date(""), dest.name,
+                                          description="linkcheck evidence export"))
+            while queue:
+                key = queue.pop(0)
+                if key in seen:
+                    continue
+                seen.add(key)
+                pair = _pair_at(archive_dir, *key)
+                for raw, _, _ in pair:
+                    fh.write(raw)
+                count += 1
+                get = pair[0][1].rec_headers.get_header
+                if get("WARC-Type") == "revisit":
+                    if originals is None:
+                        originals = _originals(archive_dir, dest.resolve())
+                    ref = originals.get((get("WARC-Refers-To-Target-URI"), get("WARC-Refers-To-Date")))
+                    if ref is not None:
+                        queue.insert(0, ref)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return count

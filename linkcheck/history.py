@@ -1,0 +1,442 @@
+"""What earlier runs saw, kept in state-dir/history.sqlite: runs, results, the snapshot index, baselines."""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+
+from .errors import InputError
+from .model import Reason, Result, Snapshot, Verdict
+
+__all__ = ["CachedResult", "FAILING", "History", "MIGRATIONS", "RunRow", "SnapshotRow", "TimelineRow",
+           "TrendInfo", "compute_trend"]
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_TIME_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+
+# Verdicts that mean the evidence is not (or not verifiably) there; the rest do not count against a URL.
+FAILING = frozenset({"broken", "changed", "placeholder", "blocked", "error"})
+_GOOD = frozenset({"ok", "redirected"})
+_FLAKY_WINDOW = 5   # verdicts looked at, the current one included
+_FLAKY_FLIPS = 2    # failing/not-failing changes within the window that make a URL flaky
+
+# Migration N (1-based) takes a database from user_version N-1 to N. Append, never edit:
+# databases in the field have already run the old ones.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY, started TEXT NOT NULL,
+        finished TEXT,                  -- NULL: crashed, or still going
+        summary TEXT                    -- JSON {verdict: count}, set when finished
+    );
+    CREATE TABLE results (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        reference_id TEXT NOT NULL DEFAULT '',  -- '' when none; placeholders all have url '#'
+        verdict TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL,
+        http_status INTEGER, final_url TEXT,
+        snapshot_sha256 TEXT, snapshot_warc TEXT, snapshot_offset INTEGER, snapshot_time TEXT,
+        PRIMARY KEY (run_id, url, reference_id)
+    );
+    CREATE INDEX results_by_identity ON results (url, reference_id);
+    CREATE TABLE snapshots (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL, time TEXT NOT NULL, status INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,           -- of the payload, hex
+        digest TEXT NOT NULL,           -- WARC-Payload-Digest as written
+        warc TEXT NOT NULL, warc_offset INTEGER,
+        revisit INTEGER NOT NULL CHECK (revisit IN (0, 1)),
+        UNIQUE (warc, warc_offset)      -- a capture is its WARC record; times are only to the second
+    );
+    CREATE INDEX snapshots_by_url ON snapshots (url, time);
+    CREATE INDEX snapshots_by_payload ON snapshots (sha256, revisit, time);
+    -- zlib-compressed UTF-8 main text, once per payload
+    CREATE TABLE texts (sha256 TEXT PRIMARY KEY, text BLOB NOT NULL) WITHOUT ROWID;
+    CREATE TABLE baselines (url TEXT PRIMARY KEY, sha256 TEXT NOT NULL, time TEXT NOT NULL) WITHOUT ROWID;
+    """,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRow:
+    """One capture in the index; `baseline` marks the capture later ones are compared with."""
+
+    url: str
+    time: str
+    status: int
+    sha256: str
+    digest: str
+    warc: str
+    offset: int | None
+    revisit: bool
+    baseline: bool
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return Snapshot(warc=self.warc, sha256=self.sha256, offset=self.offset, time=self.time)
+
+
+@dataclass(frozen=True, slots=True)
+class TrendInfo:
+    """How one citation has fared across runs (the history fields of a Result)."""
+
+    first_failed: str | None
+    consecutive_failures: int
+    last_ok: str | None
+    trend: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CachedResult:
+    """A recent ok verdict that lets a run skip fetching the URL again."""
+
+    verdict: Verdict
+    reason: Reason
+    detail: str
+    http_status: int | None
+    final_url: str | None
+    snapshot: Snapshot | None
+    checked_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRow:
+    """One finished run's verdict on a URL."""
+
+    time: str
+    verdict: str
+    reason: str
+    http_status: int | None
+    detail: str
+    sha256: str | None
+    reference_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One run; `finished` is None when it never finished (it crashed or is still going)."""
+
+    id: str
+    started: str
+    finished: str | None
+    summary: dict[str, int]
+
+
+def _fails(verdict: str) -> bool:
+    return str(verdict) in FAILING
+
+
+def compute_trend(previous: Sequence[tuple[str, str]], current: str, now: str) -> TrendInfo:
+    """The history fields for a verdict, from (finished time, verdict) of earlier runs, oldest first.
+
+    Pure, so every streak and flip rule is tested without a database."""
+    previous = list(previous)
+    failing = _fails(current)
+    streak, streak_start = 0, None
+    for time, verdict in reversed(previous):
+        if not _fails(verdict):
+            break
+        streak, streak_start = streak + 1, time
+    if str(current) in _GOOD:
+        last_ok: str | None = now
+    else:
+        last_ok = next((t for t, v in reversed(previous) if str(v) in _GOOD), None)
+    window = [_fails(v) for _, v in previous[-(_FLAKY_WINDOW - 1):]] + [failing]
+    flips = sum(a != b for a, b in zip(window, window[1:]))
+    previous_failed = bool(previous) and _fails(previous[-1][1])
+    if flips >= _FLAKY_FLIPS:
+        trend: str | None = "flaky"
+    elif failing:
+        trend = "still" if previous_failed else "new"
+    else:
+        trend = "fixed" if previous_failed else None
+    if not failing:
+        return TrendInfo(None, 0, last_ok, trend)
+    return TrendInfo(streak_start if streak else now, streak + 1, last_ok, trend)
+
+
+def _check_time(value: str, what: str) -> None:
+    """Refuse times in any other shape: the queries compare them as strings."""
+    if not isinstance(value, str) or not _TIME_SHAPE.fullmatch(value):
+        raise ValueError(f"{what} must be YYYY-MM-DDThh:mm:ssZ, not {value!r}")
+    _parse_time(value)  # and a real date
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration into statements, so it runs inside our transaction
+    (executescript would commit first)."""
+    buffer = ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \t\r\n;"):
+                yield buffer
+            buffer = ""
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _migrate(conn: sqlite3.Connection, where: str) -> None:
+    """Bring the schema up to date, all pending migrations in one transaction."""
+    target = len(MIGRATIONS)
+    if _user_version(conn) == target:
+        return
+    with _transaction(conn):
+        version = _user_version(conn)  # another process may have migrated while we waited
+        if version > target:
+            raise InputError(where, f"made by a newer linkcheck (schema {version})")
+        for number in range(version + 1, target + 1):
+            for statement in _statements(MIGRATIONS[number - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+
+
+_SNAPSHOT_SELECT = """
+    WITH base AS (
+        SELECT id FROM (
+            SELECT s.id, ROW_NUMBER() OVER (
+                PARTITION BY s.url ORDER BY s.time = b.time DESC, s.revisit, s.time, s.id) AS n
+            FROM baselines b JOIN snapshots s ON s.url = b.url AND s.sha256 = b.sha256)
+        WHERE n = 1)
+    SELECT url, time, status, sha256, digest, warc, warc_offset, revisit, id IN base
+    FROM snapshots
+"""
+
+_LATEST_FIRST = "ORDER BY runs.finished DESC, runs.started DESC, runs.rowid DESC"
+_NEWEST = "ORDER BY time DESC, id DESC"
+_SET_BASELINE = ("INSERT INTO baselines VALUES (?, ?, ?) "
+                 "ON CONFLICT (url) DO UPDATE SET sha256 = excluded.sha256, time = excluded.time")
+
+
+def _snapshot_row(row: tuple) -> SnapshotRow:
+    return SnapshotRow(*row[:7], revisit=bool(row[7]), baseline=bool(row[8]))
+
+
+def _save_text(conn: sqlite3.Connection, sha256: str, text: str) -> None:
+    conn.execute("INSERT INTO texts VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING",
+                 (sha256, zlib.compress(text.encode("utf-8"))))
+
+
+def _result_row(run_id: str, r: Result) -> tuple:
+    s = r.snapshot
+    return (run_id, r.url, r.reference_id or "", str(r.verdict), str(r.reason), r.detail, r.http_status,
+            r.final_url, s.sha256 if s else None, s.warc if s else None, s.offset if s else None,
+            s.time if s else None)
+
+
+class History:
+    """The history database. Every method is one short transaction, committed before it returns,
+    so a process killed at any moment leaves only whole batches behind."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise InputError(str(self.path), f"cannot open the history database ({exc})") from exc
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            _migrate(conn, str(self.path))
+        except sqlite3.Error as exc:
+            conn.close()
+            raise InputError(str(self.path), f"not a usable history database ({exc})") from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ runs and results
+
+    def start_run(self, run_id: str, started: str) -> None:
+        _check_time(started, "started")
+        with _transaction(self._conn) as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
+                raise ValueError(f"run {run_id!r} already exists")
+            conn.execute("INSERT INTO runs (id, started) VALUES (?, ?)", (run_id, started))
+
+    def finish_run(self, run_id: str, finished: str, summary: dict[str, int]) -> None:
+        """Only finished runs count for trends, timelines and the cache: a crashed run's
+        results may be a partial, unrepresentative sample."""
+        _check_time(finished, "finished")
+        with _transaction(self._conn) as conn:
+            cur = conn.execute("UPDATE runs SET finished = ?, summary = ? WHERE id = ?",
+                               (finished, json.dumps(summary, sort_keys=True), run_id))
+            if cur.rowcount != 1:
+                raise ValueError(f"no run {run_id!r}")
+
+    def record_results(self, run_id: str, results: Sequence[Result]) -> None:
+        """Store a batch atomically; a result recorded again in the same run replaces the earlier one."""
+        with _transaction(self._conn) as conn:
+            if not conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
+                raise ValueError(f"no run {run_id!r}: start_run first")
+            conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (_result_row(run_id, r) for r in results))
+
+    def runs(self, limit: int = 20) -> list[RunRow]:
+        """Newest first, unfinished (crashed) runs included."""
+        rows = self._conn.execute("SELECT id, started, finished, summary FROM runs "
+                                  "ORDER BY started DESC, rowid DESC LIMIT ?", (limit,)).fetchall()
+        return [RunRow(run_id, started, finished, json.loads(summary) if summary else {})
+                for run_id, started, finished, summary in rows]
+
+    def trend_inputs(self, url: str, reference_id: str | None, limit: int = 20) -> list[tuple[str, str]]:
+        """(finished, verdict) of this citation in the last `limit` finished runs, oldest first."""
+        rows = self._conn.execute(
+            "SELECT runs.finished, r.verdict FROM results r JOIN runs ON runs.id = r.run_id "
+            "WHERE r.url = ? AND r.reference_id = ? AND runs.finished IS NOT NULL "
+            f"{_LATEST_FIRST} LIMIT ?", (url, reference_id or "", limit)).fetchall()
+        return [(t, v) for t, v in reversed(rows)]
+
+    def cached_ok(self, url: str, max_age_seconds: float, now: str) -> CachedResult | None:
+        """The URL's verdict from its latest finished run, if that was ok and recent enough.
+
+        Every result for the URL in that run must be ok: a cached URL is not fetched again,
+        so one citation's missing quote must not be hidden by another's success."""
+        latest = self._conn.execute(
+            "SELECT runs.id, runs.finished FROM results r JOIN runs ON runs.id = r.run_id "
+            f"WHERE r.url = ? AND runs.finished IS NOT NULL {_LATEST_FIRST} LIMIT 1", (url,)).fetchone()
+        if latest is None:
+            return None
+        run_id, finished = latest
+        if (_parse_time(now) - _parse_time(finished)).total_seconds() > max_age_seconds:
+            return None
+        rows = self._conn.execute(
+            "SELECT verdict, reason, detail, http_status, final_url, snapshot_sha256, snapshot_warc, "
+            "snapshot_offset, snapshot_time FROM results WHERE run_id = ? AND url = ? "
+            "ORDER BY reference_id", (run_id, url)).fetchall()
+        if any(row[0] != Verdict.OK for row in rows):
+            return None
+        verdict, reason, detail, status, final_url, sha256, warc, offset, time = rows[0]
+        try:
+            reason_code = Reason(reason)
+        except ValueError:  # a code this version no longer knows: check afresh
+            return None
+        snapshot = Snapshot(warc, sha256, offset, time) if sha256 is not None else None
+        return CachedResult(Verdict.OK, reason_code, detail, status, final_url, snapshot, finished)
+
+    def timeline(self, url: str) -> list[TimelineRow]:
+        """Every finished run's verdict on the URL (all citations of it), oldest first."""
+        rows = self._conn.execute(
+            "SELECT runs.finished, r.verdict, r.reason, r.http_status, r.detail, r.snapshot_sha256, "
+            "r.reference_id FROM results r JOIN runs ON runs.id = r.run_id "
+            "WHERE r.url = ? AND runs.finished IS NOT NULL "
+            "ORDER BY runs.finished, runs.started, runs.rowid, r.reference_id", (url,)).fetchall()
+        return [TimelineRow(*row) for row in rows]
+
+    # ------------------------------------------------------------------ snapshot index
+
+    def add_snapshot(self, url: str, snapshot: Snapshot, status: int, digest: str, text: str | None,
+                     revisit: bool) -> None:
+        """Index one capture; the same WARC record added twice is kept once. The page's main text
+        is stored once per payload so that comparisons need not reopen the WARC."""
+        if snapshot.time is None:
+            raise ValueError("a snapshot needs its capture time to be indexed")
+        _check_time(snapshot.time, "snapshot time")
+        with _transaction(self._conn) as conn:
+            conn.execute(
+                "INSERT INTO snapshots (url, time, status, sha256, digest, warc, warc_offset, revisit) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (warc, warc_offset) DO NOTHING",
+                (url, snapshot.time, status, snapshot.sha256, digest, snapshot.warc, snapshot.offset,
+                 int(revisit)))
+            if text is not None:
+                _save_text(conn, snapshot.sha256, text)
+
+    def _select(self, where: str, params: tuple, tail: str) -> list[SnapshotRow]:
+        rows = self._conn.execute(f"{_SNAPSHOT_SELECT} WHERE {where} {tail}", params).fetchall()
+        return [_snapshot_row(row) for row in rows]
+
+    def snapshots(self, url: str | None = None) -> list[SnapshotRow]:
+        """Newest first; every URL's when `url` is None."""
+        return self._select("?1 IS NULL OR url = ?1", (url,), _NEWEST)
+
+    def snapshot_at(self, url: str, at: str | None = None) -> SnapshotRow | None:
+        """What the archive held for the URL at `at`: the latest capture at or before it."""
+        rows = self._select("url = ?1 AND (?2 IS NULL OR time <= ?2)", (url, at), f"{_NEWEST} LIMIT 1")
+        return rows[0] if rows else None
+
+    def original_for(self, sha256: str) -> SnapshotRow | None:
+        """The capture that holds the body a revisit record points to: the earliest non-revisit."""
+        rows = self._select("sha256 = ? AND revisit = 0", (sha256,), "ORDER BY time, id LIMIT 1")
+        return rows[0] if rows else None
+
+    def save_text(self, sha256: str, text: str) -> None:
+        """Keep a payload's extracted main text; the first text stored for a payload stays."""
+        with _transaction(self._conn) as conn:
+            _save_text(conn, sha256, text)
+
+    def text_for(self, sha256: str) -> str | None:
+        row = self._conn.execute("SELECT text FROM texts WHERE sha256 = ?", (sha256,)).fetchone()
+        return zlib.decompress(row[0]).decode("utf-8") if row else None
+
+    # ------------------------------------------------------------------ baselines
+
+    def baseline(self, url: str) -> SnapshotRow | None:
+        """The capture the URL is compared against: the one at the baseline's time, else the
+        earliest non-revisit capture of the baseline payload."""
+        rows = self._select("url = ? AND id IN base", (url,), "")
+        return rows[0] if rows else None
+
+    def set_baseline(self, url: str, sha256: str, time: str) -> None:
+        _check_time(time, "baseline time")
+        with _transaction(self._conn) as conn:
+            conn.execute(_SET_BASELINE, (url, sha256, time))
+
+    def ensure_baseline(self, url: str, sha256: str, time: str) -> bool:
+        """Make a URL's first good capture its baseline; later ones change only by accept()."""
+        _check_time(time, "baseline time")
+        with _transaction(self._conn) as conn:
+            cur = conn.execute("INSERT INTO baselines VALUES (?, ?, ?) ON CONFLICT (url) DO NOTHING",
+                               (url, sha256, time))
+            return cur.rowcount == 1
+
+    def accept(self, url: str | None) -> list[str]:
+        """Take each URL's latest capture (every URL's when `url` is None) as its new baseline:
+        the change was reviewed and is fine. Returns the URLs that have a capture to accept."""
+        with _transaction(self._conn) as conn:
+            rows = conn.execute(
+                "SELECT url, sha256, time FROM ("
+                "  SELECT url, sha256, time, ROW_NUMBER() OVER ("
+                "    PARTITION BY url ORDER BY time DESC, id DESC) AS n"
+                "  FROM snapshots WHERE ?1 IS NULL OR url = ?1) "
+                "WHERE n = 1 ORDER BY url", (url,)).fetchall()
+            conn.executemany(_SET_BASELINE, rows)
+        return [row[0] for row in rows]

@@ -1,0 +1,185 @@
+"""The state dir during one run: snapshots into the WARC archive, results and baselines into history."""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+
+from . import content
+from .archive import Original, WarcWriter, payload_digest, read_capture, sha256_hex
+from .classify import Comparison
+from .history import CachedResult, History, compute_trend
+from .model import FetchOutcome, Result, Snapshot, Target, Verdict
+
+__all__ = ["EvidenceStore", "archive_dir", "history_path", "quote_comparison", "utc_now"]
+
+_GOOD = frozenset({Verdict.OK, Verdict.REDIRECTED})
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def history_path(state_dir: Path) -> Path:
+    return state_dir / "history.sqlite"
+
+
+def archive_dir(state_dir: Path) -> Path:
+    return state_dir / "archive"
+
+
+def _seconds_between(earlier: str, later: str) -> float:
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    return (datetime.strptime(later, fmt) - datetime.strptime(earlier, fmt)).total_seconds()
+
+
+class EvidenceStore:
+    """Keeps what one run saw: every evidence response archived (identical payloads as
+    revisits), indexed for seeking, compared with the quote and the baseline, and every
+    result recorded so the next run can tell what is new, still broken, or fixed."""
+
+    def __init__(self, state_dir: Path, run_id: str, started: str, *, archive: bool,
+                 drift_threshold: float) -> None:
+        self.state_dir = state_dir
+        self.run_id = run_id
+        self.started = started
+        self.archive = archive
+        self.drift_threshold = drift_threshold
+        self.history: History | None = None
+        self.writer: WarcWriter | None = None
+
+    def __enter__(self) -> EvidenceStore:
+        self.history = History(history_path(self.state_dir))
+        self.history.start_run(self.run_id, self.started)
+        if self.archive:
+            self.writer = WarcWriter(archive_dir(self.state_dir), self.run_id, self.started).__enter__()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.writer is not None:
+            self.writer.__exit__(exc_type, exc, tb)
+        if self.history is not None:
+            self.history.close()
+
+    @property
+    def _db(self) -> History:
+        assert self.history is not None, "EvidenceStore used outside its with-block"
+        return self.history
+
+    # -- before fetching ---------------------------------------------------------------------------
+
+    def cached(self, target: Target, ttl: float | None, now: str) -> CachedResult | None:
+        """A recent ok result to reuse without a request (never for anything that failed)."""
+        if not ttl:
+            return None
+        return self._db.cached_ok(target.url, ttl, now)
+
+    # -- after fetching ----------------------------------------------------------------------------
+
+    def keep(self, outcome: FetchOutcome) -> Snapshot | None:
+        """Archive the response; a payload already stored becomes a revisit record."""
+        if self.writer is None or outcome.body is None or outcome.status is None or outcome.method != "GET":
+            return None
+        digest = payload_digest(outcome.body)
+        earlier = self._db.original_for(sha256_hex(outcome.body))
+        original = None
+        if earlier is not None:
+            # A revisit names the original by its own record's target URI and date.
+            stored = read_capture(archive_dir(self.state_dir), earlier.warc, earlier.offset)
+            original = Original(stored.url, stored.date, earlier.digest)
+        snapshot = self.writer.write(outcome, original)
+        if snapshot is None:
+            return None
+        self._db.add_snapshot(outcome.url, snapshot, outcome.status, digest, None, original is not None)
+        return snapshot
+
+    def compare(self, target: Target, outcome: FetchOutcome, snapshot: Snapshot | None) -> Comparison | None:
+        """Quote and drift checks for a page that answered 2xx; None when nothing to compare."""
+        quoted = quote_comparison(target, outcome)
+        if outcome.status is None or not 200 <= outcome.status < 300 or outcome.body is None:
+            return None
+        similarity, changes, baseline_time = self._drift(outcome, snapshot)
+        if quoted is None and similarity is None:
+            return None
+        quoted = quoted or Comparison()
+        last_seen = self._last_good(target) if quoted.quote_found is False else None
+        return replace(quoted, quote_last_seen=last_seen, similarity=similarity, threshold=self.drift_threshold,
+                       baseline_time=baseline_time, changes=changes)
+
+    def _last_good(self, target: Target) -> str | None:
+        ref_id = target.reference.id if target.reference else None
+        good = [t for t, v in self._db.trend_inputs(target.url, ref_id) if v in _GOOD]
+        return good[-1] if good else None
+
+    def _drift(self, outcome: FetchOutcome, snapshot: Snapshot | None) -> tuple[float | None, tuple[str, ...], str | None]:
+        """Similarity of the page's main text to its baseline's; texts are extracted only when
+        the bytes differ, and cached by payload hash."""
+        if snapshot is None:
+            return None, (), None
+        baseline = self._db.baseline(outcome.url)
+        if baseline is None or baseline.sha256 == snapshot.sha256:
+            return None, (), None
+        before = self._text(baseline.sha256)
+        after = self._text(snapshot.sha256, outcome.body, outcome.content_type)
+        if before is None or after is None:
+            return None, (), None
+        similarity = content.similarity(before, after)
+        changes = content.word_diff(before, after) if similarity < self.drift_threshold else ()
+        return similarity, changes, baseline.time
+
+    def _text(self, sha: str, body: bytes | None = None, content_type: str = "") -> str | None:
+        known = self._db.text_for(sha)
+        if known is not None:
+            return known
+        if body is None:
+            row = self._db.original_for(sha)
+            if row is None:
+                return None
+            stored = read_capture(archive_dir(self.state_dir), row.warc, row.offset)
+            body, content_type = stored.body, dict((k.lower(), v) for k, v in stored.headers).get("content-type", "")
+        text = content.main_text(body, content_type)
+        self._db.save_text(sha, text)
+        return text
+
+    # -- after classifying -------------------------------------------------------------------------
+
+    def annotate(self, result: Result, now: str) -> Result:
+        """The result with its history: first failure, streak, last ok, trend."""
+        previous = self._db.trend_inputs(result.url, result.reference_id)
+        info = compute_trend(previous, str(result.verdict), now)
+        return replace(result, first_failed=info.first_failed, consecutive_failures=info.consecutive_failures,
+                       last_ok=info.last_ok, trend=info.trend)
+
+    def finish(self, results: Sequence[Result], finished: str, summary: dict[str, int]) -> None:
+        """Record the run in one transaction; a page's first good snapshot becomes its baseline."""
+        self._db.record_results(self.run_id, results)
+        for result in results:
+            if result.verdict in _GOOD and result.snapshot is not None:
+                self._db.ensure_baseline(_fetched_url(result), result.snapshot.sha256, result.snapshot.time or finished)
+        self._db.finish_run(self.run_id, finished, summary)
+
+    def display(self, snapshot: Snapshot) -> Snapshot:
+        """The snapshot as a report shows it: the WARC's path from the working folder."""
+        path = archive_dir(self.state_dir) / snapshot.warc
+        try:
+            shown = os.path.relpath(path)
+        except ValueError:
+            shown = str(path)
+        return replace(snapshot, warc=shown)
+
+
+def quote_comparison(target: Target, outcome: FetchOutcome) -> Comparison | None:
+    """Whether a 2xx page still holds its reference's quote; None when there is none to look for."""
+    quote = target.reference.quote if target.reference else None
+    if not quote or outcome.body is None or outcome.status is None or not 200 <= outcome.status < 300:
+        return None
+    found = content.quote_present(quote, content.page_text(outcome.body, outcome.content_type))
+    return Comparison(quote=quote, quote_found=found)
+
+
+def _fetched_url(result: Result) -> str:
+    return result.url.partition("#")[0]
