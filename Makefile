@@ -17,6 +17,14 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# pywb, for the test that replays our WARC files, in a venv of its own: its pins clash with ours.
+REPLAY := .venv-replay
+$(REPLAY)/.installed:
+	$(PYTHON) -m venv $(REPLAY)
+	$(REPLAY)/bin/python -m pip install --quiet --upgrade pip
+	$(REPLAY)/bin/pip install --quiet 'pywb>=2.10,<2.11'
+	touch $@
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
@@ -24,7 +32,7 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(BIN)/linkcheck check --format markdown || [ $$? -eq 1 ]
 
-test: install-test
+test: install-test $(REPLAY)/.installed
 	$(BIN)/python -m pytest -q
 
 bench: install
@@ -34,4 +42,4 @@ conformance: install
 	../shared/conformance/run
 
 clean:
-	rm -rf $(VENV) reports/report.* reports/junit.xml .linkcheck build *.egg-info
+	rm -rf $(VENV) $(REPLAY) reports/report.* reports/junit.xml .linkcheck build *.egg-info

@@ -253,7 +253,7 @@ def archive_show(url: str, at: str | None, mode: str, references: Path | None, s
     stored = read_capture(archive_dir(state), source.warc, source.offset)
     click.echo(f"{row.url}  captured {row.time}  HTTP {row.status}  sha256 {row.sha256}", err=True)
     if mode == "raw":
-        click.get_binary_stream("stdout").write(stored.body)
+        click.echo(stored.body, nl=False)  # bytes go to the binary stream untouched
         return
     content_type = next((v for k, v in stored.headers if k.lower() == "content-type"), "")
     click.echo(content.main_text(stored.body, content_type))

@@ -202,7 +202,8 @@ def _strip(root: Any, structural: bool) -> None:
             doomed.append(element)
             continue
         names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
-        furniture = (_BOILERPLATE_NAME.search(names) is not None
+        # <nav> is navigation by definition; the library keeps it on short pages.
+        furniture = (element.tag == "nav" or _BOILERPLATE_NAME.search(names) is not None
                      or (element.get("role") or "").strip().lower() in _BOILERPLATE_ROLES)
         if structural:
             furniture = furniture or element.tag in _STRUCTURAL or (

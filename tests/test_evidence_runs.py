@@ -124,11 +124,12 @@ async def test_snapshots_are_warc_records_and_repeats_are_revisits(changing: tup
     site, base = changing
     await _run(tmp_path, base)
     await _run(tmp_path, base)
-    warcs = sorted((tmp_path / "state" / "archive").glob("*.warc.gz"), key=lambda p: p.stat().st_mtime_ns)
+    warcs = list((tmp_path / "state" / "archive").glob("*.warc.gz"))
     assert len(warcs) == 2
-    first, second = ([(r.rec_type, r.rec_headers.get_header("WARC-Target-URI"), r.content_stream().read())
-                      for r in ArchiveIterator(open(p, "rb")) if r.rec_type in ("response", "revisit")]
-                     for p in warcs)
+    runs = [[(r.rec_type, r.rec_headers.get_header("WARC-Target-URI"), r.content_stream().read())
+             for r in ArchiveIterator(open(p, "rb")) if r.rec_type in ("response", "revisit")] for p in warcs]
+    # Two runs may start within one second: tell them apart by content, not by name or time.
+    first, second = sorted(runs, key=lambda records: records[0][0] != "response")
     assert {t for t, _, _ in first} == {"response"} and len(first) == len(NAMES)
     assert {t for t, _, _ in second} == {"revisit"}  # nothing changed: no second copy
     assert all(body == b"" for _, _, body in second)
@@ -189,10 +190,11 @@ def test_sigkill_mid_run_leaves_state_readable_and_next_run_completes(tmp_path: 
         server.wait(10)
     with sqlite3.connect(tmp_path / "state" / "history.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    warcs = sorted(archive.glob("*.warc.gz"), key=lambda p: p.stat().st_mtime_ns)
+    warcs = list(archive.glob("*.warc.gz"))
     assert len(warcs) == 2
-    counts = [sum(1 for _ in iter_records(p)) for p in warcs]
-    assert counts[0] >= 1 and sum(counts) >= 60  # every record of the killed run that was written reads
+    counts = sorted(sum(1 for _ in iter_records(p)) for p in warcs)
+    # Both read to their end; the killed run kept what it had written.
+    assert counts[0] >= 1 and sum(counts) >= 60
     report = json.loads((tmp_path / "reports" / "report.json").read_text())
     assert report["summary"]["ok"] == 60
 

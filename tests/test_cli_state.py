@@ -1,0 +1,71 @@
+"""The commands that read the state dir: archive list/show/export, accept, history."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from warcio.archiveiterator import ArchiveIterator
+
+from linkcheck.cli import main
+from tests.server import Catalogue
+
+
+async def cli(*args: str) -> Result:
+    # The CLI runs its own event loop, so it goes to a thread while this one serves the site.
+    return await asyncio.to_thread(CliRunner().invoke, main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+async def _check_twice(base: str) -> None:
+    Path("doc.md").write_text(f"[brief]({base}/ok) and [handbook]({base}/page) and [gone]({base}/gone)\n")
+    for _ in range(2):
+        assert (await cli("check", "doc.md", "--allow-private", "--quiet")).exit_code == 1
+
+
+async def test_archive_list_show_and_export(web: tuple[Catalogue, str], checked: Path) -> None:
+    _, base = web
+    await _check_twice(base)
+    listing = (await cli("archive", "list")).output.splitlines()
+    assert len(listing) == 4  # two pages, two runs (a 404 is not evidence)
+    assert sum("[baseline]" in line for line in listing) == 2 and sum("revisit" in line for line in listing) == 2
+    shown = await cli("archive", "show", f"{base}/ok")
+    assert shown.exit_code == 0 and "Employment rose by 2 percent." in shown.output
+    assert "Home | About" not in shown.output  # main text: the navigation is gone
+    raw = await cli("archive", "show", f"{base}/ok", "--raw")
+    assert raw.stdout_bytes.startswith(b"<!doctype html>")
+    exported = await cli("archive", "export", "all.warc.gz")
+    assert exported.exit_code == 0
+    with open("all.warc.gz", "rb") as handle:
+        kinds = [r.rec_type for r in ArchiveIterator(handle) if r.rec_type in ("response", "revisit")]
+    assert sorted(kinds) == ["response", "response", "revisit", "revisit"]
+
+
+async def test_history_prints_the_timeline(web: tuple[Catalogue, str], checked: Path) -> None:
+    _, base = web
+    await _check_twice(base)
+    lines = (await cli("history", f"{base}/gone")).output.splitlines()
+    assert len(lines) == 2 and all("broken" in line and "404" in line for line in lines)
+
+
+async def test_accept_needs_a_url_or_all_and_knows_the_url(web: tuple[Catalogue, str], checked: Path) -> None:
+    _, base = web
+    await _check_twice(base)
+    assert (await cli("accept")).exit_code == 2
+    accepted = await cli("accept", f"{base}/page")
+    assert accepted.exit_code == 0 and f"accepted {base}/page" in accepted.output
+    unknown = await cli("accept", f"{base}/never-checked")
+    assert unknown.exit_code == 2 and "no snapshot" in unknown.output
+
+
+def test_state_commands_without_history_are_one_line_errors(checked: Path) -> None:
+    for args in (["archive", "list"], ["history", "https://a.org/"], ["accept", "--all"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2 and "no history yet" in result.output
+        assert len(result.output.strip().splitlines()) == 1
