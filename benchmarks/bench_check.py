@@ -225,7 +225,8 @@ def run_in_process(submission: Path, references: Path, variant: str, args: argpa
 
     async def bounded() -> object:
         return await asyncio.wait_for(
-            pipeline.run_check(config, [submission], settings=settings, need_body=variant == "default"),
+            pipeline.run_check(config, [submission], settings=settings, archive=variant == "default",
+                               state_dir=Path(tempfile.mkdtemp(prefix=f"bench-{variant}-"))),
             budget)
 
     start = time.perf_counter()

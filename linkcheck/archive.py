@@ -28,7 +28,7 @@ from .errors import InputError
 from .model import FetchOutcome, Snapshot
 
 __all__ = ["REDACTED", "Original", "StoredCapture", "WarcWriter", "export", "iter_records",
-           "payload_digest", "read_capture", "sha256_hex", "target_uri"]
+           "payload_digest", "read_capture", "sha256_hex", "target_uri", "warc_date"]
 
 REDACTED = "[redacted]"
 _SECRET_REQUEST = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -101,7 +101,7 @@ def target_uri(url: str) -> str:
                        requote(parts.query), ""))
 
 
-def _warc_date(value: str) -> str:
+def warc_date(value: str) -> str:
     """`YYYY-MM-DDThh:mm:ssZ` in UTC; other ISO 8601 spellings are converted, empty means now."""
     if _WARC_DATE.match(value):
         return value
@@ -173,7 +173,7 @@ class WarcWriter:
         self._dir.mkdir(parents=True, exist_ok=True)
         self._fh: BinaryIO | None = open(self.path, "ab")
         self._warcio = WARCWriter(None, gzip=True, warc_version="1.1")
-        self._append([_warcinfo(self._warcio, _warc_date(started), self._name, isPartOf=run_id)])
+        self._append([_warcinfo(self._warcio, warc_date(started), self._name, isPartOf=run_id)])
 
     @property
     def path(self) -> Path:
@@ -205,7 +205,7 @@ class WarcWriter:
         body, status = outcome.body, outcome.status
         if outcome.method.upper() != "GET" or status is None or body is None:
             return None
-        uri, date = target_uri(outcome.final_url or outcome.url), _warc_date(outcome.fetched_at)
+        uri, date = target_uri(outcome.final_url or outcome.url), warc_date(outcome.fetched_at)
         protocol = "HTTP/" + (outcome.http_version or "1.1").removeprefix("HTTP/")
         reason = outcome.reason_phrase or (HTTPStatus(status).phrase
                                            if status in HTTPStatus._value2member_map_ else "")
@@ -361,7 +361,7 @@ def export(archive_dir: Path, records: Sequence[tuple[str, int]], dest: Path) ->
     try:
         with open(tmp, "xb") as fh:
             writer = WARCWriter(fh, gzip=True, warc_version="1.1")
-            writer.write_record(_warcinfo(writer, _warc_date(""), dest.name,
+            writer.write_record(_warcinfo(writer, warc_date(""), dest.name,
                                           description="linkcheck evidence export"))
             while queue:
                 key = queue.pop(0)

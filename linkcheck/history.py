@@ -61,6 +61,10 @@ MIGRATIONS: list[str] = [
     CREATE TABLE texts (sha256 TEXT PRIMARY KEY, text BLOB NOT NULL) WITHOUT ROWID;
     CREATE TABLE baselines (url TEXT PRIMARY KEY, sha256 TEXT NOT NULL, time TEXT NOT NULL) WITHOUT ROWID;
     """,
+    """
+    -- the WARC-Target-URI of the capture, which a revisit record must name
+    ALTER TABLE snapshots ADD COLUMN target_uri TEXT;
+    """,
 ]
 
 
@@ -77,6 +81,7 @@ class SnapshotRow:
     offset: int | None
     revisit: bool
     baseline: bool
+    target_uri: str | None = None
 
     @property
     def snapshot(self) -> Snapshot:
@@ -217,14 +222,13 @@ def _migrate(conn: sqlite3.Connection, where: str) -> None:
             conn.execute(f"PRAGMA user_version = {number}")
 
 
-_SNAPSHOT_SELECT = """
-    WITH base AS (
-        SELECT id FROM (
-            SELECT s.id, ROW_NUMBER() OVER (
-                PARTITION BY s.url ORDER BY s.time = b.time DESC, s.revisit, s.time, s.id) AS n
-            FROM baselines b JOIN snapshots s ON s.url = b.url AND s.sha256 = b.sha256)
-        WHERE n = 1)
-    SELECT url, time, status, sha256, digest, warc, warc_offset, revisit, id IN base
+# A row's baseline flag, per row and by index: a window over every baseline in one CTE made
+# each lookup O(all snapshots), which a run pays once per URL.
+_BASELINE_ID = """(SELECT s2.id FROM baselines b JOIN snapshots s2 ON s2.url = b.url AND s2.sha256 = b.sha256
+                   WHERE b.url = snapshots.url
+                   ORDER BY s2.time = b.time DESC, s2.revisit, s2.time, s2.id LIMIT 1)"""
+_SNAPSHOT_SELECT = f"""
+    SELECT url, time, status, sha256, digest, warc, warc_offset, revisit, id = {_BASELINE_ID}, target_uri
     FROM snapshots
 """
 
@@ -235,7 +239,7 @@ _SET_BASELINE = ("INSERT INTO baselines VALUES (?, ?, ?) "
 
 
 def _snapshot_row(row: tuple) -> SnapshotRow:
-    return SnapshotRow(*row[:7], revisit=bool(row[7]), baseline=bool(row[8]))
+    return SnapshotRow(*row[:7], revisit=bool(row[7]), baseline=bool(row[8]), target_uri=row[9])
 
 
 def _save_text(conn: sqlite3.Connection, sha256: str, text: str) -> None:
@@ -365,20 +369,26 @@ class History:
     # ------------------------------------------------------------------ snapshot index
 
     def add_snapshot(self, url: str, snapshot: Snapshot, status: int, digest: str, text: str | None,
-                     revisit: bool) -> None:
+                     revisit: bool, target_uri: str | None = None) -> None:
         """Index one capture; the same WARC record added twice is kept once. The page's main text
         is stored once per payload so that comparisons need not reopen the WARC."""
-        if snapshot.time is None:
-            raise ValueError("a snapshot needs its capture time to be indexed")
-        _check_time(snapshot.time, "snapshot time")
+        self.add_snapshots([(url, snapshot, status, digest, revisit, target_uri)])
+        if text is not None:
+            self.save_text(snapshot.sha256, text)
+
+    def add_snapshots(self, items: Sequence[tuple[str, Snapshot, int, str, bool, str | None]]) -> None:
+        """Index captures (url, snapshot, status, digest, revisit, target URI) in one transaction."""
+        rows = []
+        for url, snapshot, status, digest, revisit, target_uri in items:
+            if snapshot.time is None:
+                raise ValueError("a snapshot needs its capture time to be indexed")
+            _check_time(snapshot.time, "snapshot time")
+            rows.append((url, snapshot.time, status, snapshot.sha256, digest, snapshot.warc, snapshot.offset,
+                         int(revisit), target_uri))
         with _transaction(self._conn) as conn:
-            conn.execute(
-                "INSERT INTO snapshots (url, time, status, sha256, digest, warc, warc_offset, revisit) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (warc, warc_offset) DO NOTHING",
-                (url, snapshot.time, status, snapshot.sha256, digest, snapshot.warc, snapshot.offset,
-                 int(revisit)))
-            if text is not None:
-                _save_text(conn, snapshot.sha256, text)
+            conn.executemany(
+                "INSERT INTO snapshots (url, time, status, sha256, digest, warc, warc_offset, revisit, target_uri) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (warc, warc_offset) DO NOTHING", rows)
 
     def _select(self, where: str, params: tuple, tail: str) -> list[SnapshotRow]:
         rows = self._conn.execute(f"{_SNAPSHOT_SELECT} WHERE {where} {tail}", params).fetchall()
@@ -412,8 +422,17 @@ class History:
     def baseline(self, url: str) -> SnapshotRow | None:
         """The capture the URL is compared against: the one at the baseline's time, else the
         earliest non-revisit capture of the baseline payload."""
-        rows = self._select("url = ? AND id IN base", (url,), "")
+        rows = self._select(f"url = ? AND id = {_BASELINE_ID}", (url,), "")
         return rows[0] if rows else None
+
+    def archived_payloads(self) -> set[str]:
+        """The sha256 of every payload stored in full: one query, so a run asks original_for
+        only about payloads it has seen before."""
+        return {sha for (sha,) in self._conn.execute("SELECT DISTINCT sha256 FROM snapshots WHERE revisit = 0")}
+
+    def baseline_urls(self) -> set[str]:
+        """Every URL that has a baseline: one query, so a run looks up only those."""
+        return {url for (url,) in self._conn.execute("SELECT url FROM baselines")}
 
     def set_baseline(self, url: str, sha256: str, time: str) -> None:
         _check_time(time, "baseline time")
@@ -422,11 +441,16 @@ class History:
 
     def ensure_baseline(self, url: str, sha256: str, time: str) -> bool:
         """Make a URL's first good capture its baseline; later ones change only by accept()."""
-        _check_time(time, "baseline time")
+        return self.ensure_baselines([(url, sha256, time)]) == 1
+
+    def ensure_baselines(self, items: Sequence[tuple[str, str, str]]) -> int:
+        """ensure_baseline for many (url, sha256, time) in one transaction; returns how many were set."""
+        for _, _, time in items:
+            _check_time(time, "baseline time")
         with _transaction(self._conn) as conn:
-            cur = conn.execute("INSERT INTO baselines VALUES (?, ?, ?) ON CONFLICT (url) DO NOTHING",
-                               (url, sha256, time))
-            return cur.rowcount == 1
+            before = conn.total_changes
+            conn.executemany("INSERT INTO baselines VALUES (?, ?, ?) ON CONFLICT (url) DO NOTHING", items)
+            return conn.total_changes - before
 
     def accept(self, url: str | None) -> list[str]:
         """Take each URL's latest capture (every URL's when `url` is None) as its new baseline:

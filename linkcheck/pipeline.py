@@ -146,7 +146,7 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                     # Fetched once however often cited; judged at once, while other fetches wait.
                     wants_body = archive or any(_wants_body(targets[i]) for i in members)
                     outcome = await fetcher.fetch(url, need_body=wants_body)
-                    snapshot = store.keep(outcome) if store else None
+                    snapshot = await store.keep(outcome) if store else None
                     for i in members:
                         comparison = (store.compare(targets[i], outcome, snapshot) if store
                                       else quote_comparison(targets[i], outcome))

@@ -1,15 +1,17 @@
 """The state dir during one run: snapshots into the WARC archive, results and baselines into history."""
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
 from . import content
-from .archive import Original, WarcWriter, payload_digest, read_capture, sha256_hex
+from .archive import Original, WarcWriter, payload_digest, read_capture, sha256_hex, target_uri, warc_date
 from .classify import Comparison
 from .history import CachedResult, History, compute_trend
 from .model import FetchOutcome, Result, Snapshot, Target, Verdict
@@ -17,6 +19,7 @@ from .model import FetchOutcome, Result, Snapshot, Target, Verdict
 __all__ = ["EvidenceStore", "archive_dir", "history_path", "quote_comparison", "utc_now"]
 
 _GOOD = frozenset({Verdict.OK, Verdict.REDIRECTED})
+_INDEX_BATCH = 256
 
 
 def utc_now() -> str:
@@ -50,18 +53,28 @@ class EvidenceStore:
         self.drift_threshold = drift_threshold
         self.history: History | None = None
         self.writer: WarcWriter | None = None
+        self._seen: dict[str, Original] = {}       # payloads archived in full during this run
+        self._pending: list[tuple[str, Snapshot, int, str, bool, str | None]] = []  # index rows
+        self._with_baseline: set[str] = set()
+        self._archived: set[str] = set()
+        self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc")
 
     def __enter__(self) -> EvidenceStore:
         self.history = History(history_path(self.state_dir))
         self.history.start_run(self.run_id, self.started)
+        self._with_baseline = self.history.baseline_urls()
+        self._archived = self.history.archived_payloads()
         if self.archive:
             self.writer = WarcWriter(archive_dir(self.state_dir), self.run_id, self.started).__enter__()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        self._writer_thread.shutdown(wait=True)
         if self.writer is not None:
             self.writer.__exit__(exc_type, exc, tb)
+        if self.history is not None and self._pending:
+            self._flush()
         if self.history is not None:
             self.history.close()
 
@@ -80,22 +93,43 @@ class EvidenceStore:
 
     # -- after fetching ----------------------------------------------------------------------------
 
-    def keep(self, outcome: FetchOutcome) -> Snapshot | None:
-        """Archive the response; a payload already stored becomes a revisit record."""
+    async def keep(self, outcome: FetchOutcome) -> Snapshot | None:
+        """Archive the response; a payload already stored becomes a revisit record.
+
+        The WARC is written on a thread of its own, so the crawl goes on meanwhile; the
+        database stays on this thread (an sqlite connection is bound to its thread)."""
         if self.writer is None or outcome.body is None or outcome.status is None or outcome.method != "GET":
             return None
-        digest = payload_digest(outcome.body)
-        earlier = self._db.original_for(sha256_hex(outcome.body))
-        original = None
-        if earlier is not None:
-            # A revisit names the original by its own record's target URI and date.
-            stored = read_capture(archive_dir(self.state_dir), earlier.warc, earlier.offset)
-            original = Original(stored.url, stored.date, earlier.digest)
-        snapshot = self.writer.write(outcome, original)
+        digest, sha = payload_digest(outcome.body), sha256_hex(outcome.body)
+        original = self._seen.get(sha) or self._stored_original(sha)
+        uri = target_uri(outcome.final_url or outcome.url)
+        if original is None:  # before the write, so a twin fetched meanwhile becomes a revisit
+            self._seen[sha] = Original(uri, warc_date(outcome.fetched_at), digest)
+        loop = asyncio.get_running_loop()
+        snapshot = await loop.run_in_executor(self._writer_thread, self.writer.write, outcome, original)
         if snapshot is None:
             return None
-        self._db.add_snapshot(outcome.url, snapshot, outcome.status, digest, None, original is not None)
+        # Indexed in batches: a crash loses at most the last batch's index rows, never a record.
+        self._pending.append((outcome.url, snapshot, outcome.status, digest, original is not None, uri))
+        if len(self._pending) >= _INDEX_BATCH:
+            self._flush()
         return snapshot
+
+    def _stored_original(self, sha: str) -> Original | None:
+        if sha not in self._archived:
+            return None
+        earlier = self._db.original_for(sha)
+        if earlier is None:
+            return None
+        if earlier.target_uri:
+            return Original(earlier.target_uri, earlier.time, earlier.digest)
+        # Indexed before target URIs were: the record itself names it.
+        stored = read_capture(archive_dir(self.state_dir), earlier.warc, earlier.offset)
+        return Original(stored.url, stored.date, earlier.digest)
+
+    def _flush(self) -> None:
+        self._db.add_snapshots(self._pending)
+        self._pending.clear()
 
     def compare(self, target: Target, outcome: FetchOutcome, snapshot: Snapshot | None) -> Comparison | None:
         """Quote and drift checks for a page that answered 2xx; None when nothing to compare."""
@@ -119,6 +153,8 @@ class EvidenceStore:
         """Similarity of the page's main text to its baseline's; texts are extracted only when
         the bytes differ, and cached by payload hash."""
         if snapshot is None:
+            return None, (), None
+        if outcome.url not in self._with_baseline:
             return None, (), None
         baseline = self._db.baseline(outcome.url)
         if baseline is None or baseline.sha256 == snapshot.sha256:
@@ -156,10 +192,10 @@ class EvidenceStore:
 
     def finish(self, results: Sequence[Result], finished: str, summary: dict[str, int]) -> None:
         """Record the run in one transaction; a page's first good snapshot becomes its baseline."""
+        self._flush()
         self._db.record_results(self.run_id, results)
-        for result in results:
-            if result.verdict in _GOOD and result.snapshot is not None:
-                self._db.ensure_baseline(_fetched_url(result), result.snapshot.sha256, result.snapshot.time or finished)
+        self._db.ensure_baselines([(_fetched_url(r), r.snapshot.sha256, r.snapshot.time or finished)
+                                   for r in results if r.verdict in _GOOD and r.snapshot is not None])
         self._db.finish_run(self.run_id, finished, summary)
 
     def display(self, snapshot: Snapshot) -> Snapshot:
