@@ -93,7 +93,8 @@ def _status(target: Target, outcome: FetchOutcome, comparison: Comparison | None
         if "www-authenticate" in headers:
             return Judgement(Verdict.BLOCKED, Reason.AUTH_REQUIRED,
                              "HTTP 403: the page needs credentials; a person must check it")
-        wall = "a bot-protection challenge" if evidence.bot_wall(outcome.body or b"", headers) else "an automated client"
+        challenge = evidence.bot_wall(outcome.body or b"", headers)
+        wall = "a bot-protection challenge" if challenge else "an automated client"
         return Judgement(Verdict.BLOCKED, Reason.BOT_BLOCKED,
                          f"HTTP 403: the server refused {wall}; a person must check it in a browser")
     if status == 429:
@@ -136,7 +137,8 @@ def _reachable(target: Target, outcome: FetchOutcome, comparison: Comparison | N
     if outcome.hops and evidence.redirected_to_root(outcome.url, final):
         return Judgement(Verdict.BROKEN, Reason.SOFT_404,
                          f"redirected to the site's home page {final}: the cited page is gone")
-    page = evidence.parse_page(outcome.body, outcome.content_type) if outcome.body and evidence.is_html(outcome.content_type) else None
+    html = outcome.body if outcome.body and evidence.is_html(outcome.content_type) else None
+    page = evidence.parse_page(html, outcome.content_type) if html else None
     if page is not None:
         phrase = evidence.soft_404_phrase(page)
         if phrase:

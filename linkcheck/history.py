@@ -154,7 +154,7 @@ def compute_trend(previous: Sequence[tuple[str, str]], current: str, now: str) -
     else:
         last_ok = next((t for t, v in reversed(previous) if str(v) in _GOOD), None)
     window = [_fails(v) for _, v in previous[-(_FLAKY_WINDOW - 1):]] + [failing]
-    flips = sum(a != b for a, b in zip(window, window[1:]))
+    flips = sum(a != b for a, b in zip(window, window[1:], strict=False))
     previous_failed = bool(previous) and _fails(previous[-1][1])
     if flips >= _FLAKY_FLIPS:
         trend: str | None = "flaky"

@@ -140,7 +140,8 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                 nonlocal done
                 hits = [store.cached(targets[i], cache_ttl, started) for i in members] if store else []
                 if hits and all(hits):
-                    judged.update((i, _from_cache(targets[i], hit)) for i, hit in zip(members, hits) if hit)
+                    judged.update((i, _from_cache(targets[i], hit))
+                                  for i, hit in zip(members, hits, strict=True) if hit)
                     outcome = None
                 else:
                     # Fetched once however often cited; judged at once, while other fetches wait.

@@ -86,5 +86,6 @@ class Gate:
         address = unquote(url[len("mailto:"):].split("?", 1)[0])
         addresses = [parseaddr(a)[1] for a in address.split(",") if a.strip()]
         if addresses and all(_EMAIL.match(a) for a in addresses):
-            return Verdict.SKIPPED, Reason.MAILTO, f"e-mail address {', '.join(addresses)}; syntax checked, not contacted"
+            listed = ", ".join(addresses)
+            return Verdict.SKIPPED, Reason.MAILTO, f"e-mail address {listed}; syntax checked, not contacted"
         return Verdict.PLACEHOLDER, Reason.INVALID_URL, f"not a valid e-mail address: {address!r}"

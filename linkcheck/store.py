@@ -149,7 +149,8 @@ class EvidenceStore:
         good = [t for t, v in self._db.trend_inputs(target.url, ref_id) if v in _GOOD]
         return good[-1] if good else None
 
-    def _drift(self, outcome: FetchOutcome, snapshot: Snapshot | None) -> tuple[float | None, tuple[str, ...], str | None]:
+    def _drift(self, outcome: FetchOutcome,
+               snapshot: Snapshot | None) -> tuple[float | None, tuple[str, ...], str | None]:
         """Similarity of the page's main text to its baseline's; texts are extracted only when
         the bytes differ, and cached by payload hash."""
         if snapshot is None:

@@ -1,0 +1,81 @@
+"""`linkcheck check` and `linkcheck extract`: the documents' citations, and their verdicts."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..model import Verdict
+from ..pipeline import extract_documents, run_check
+from ..reports import FILENAMES, PLANNED, text, write_reports
+from . import main
+from .options import Progress, boundary, duration, in_ci, load, split, state, verdicts
+
+_FORMATS = ("json", "markdown", "html", "junit", "text")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--references", type=click.Path(path_type=Path), help="The reference register [./references.yaml].")
+@click.option("--report-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--state-dir", type=click.Path(path_type=Path),
+              help="What persists between runs [.linkcheck/ beside the references file].")
+@click.option("--format", "formats", multiple=True, metavar="FORMAT",
+              help=f"Extra report formats ({', '.join(_FORMATS)}); repeat or separate with commas.")
+@click.option("--concurrency", type=click.IntRange(min=1), help="Requests in flight at once [64].")
+@click.option("--per-host", type=click.IntRange(min=1), help="Requests in flight to one host [4].")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per request [20].")
+@click.option("--retries", type=click.IntRange(min=0), help="Retries of transient failures [2].")
+@click.option("--allow-private", is_flag=True, default=None,
+              help="Also fetch loopback, private and link-local addresses.")
+@click.option("--no-archive", is_flag=True, help="Keep no snapshot of the evidence.")
+@click.option("--cache-ttl", callback=duration, metavar="DURATION",
+              help="Reuse ok results younger than this (e.g. 6h, 30m, 1d); failures are always re-checked.")
+@click.option("--fail-on", callback=verdicts, metavar="VERDICT[,VERDICT...]",
+              help="Verdicts that make the exit status 1 [broken,changed,placeholder].")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit status tells.")
+@boundary
+def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, state_dir: Path | None,
+          formats: tuple[str, ...], concurrency: int | None, per_host: int | None, timeout: float | None,
+          retries: int | None, allow_private: bool | None, no_archive: bool, cache_ttl: float | None,
+          fail_on: frozenset[Verdict] | None, quiet: bool) -> None:
+    """Check the documents (default: those listed in the references file)."""
+    chosen = split(formats)
+    unknown = [f for f in chosen if f not in _FORMATS]
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)}: choose from {', '.join(_FORMATS)}",
+                                 param_hint="--format")
+    config = load(references)
+    settings = config.settings.replace(concurrency=concurrency, per_host=per_host, timeout=timeout,
+                                       retries=retries, allow_private=allow_private)
+    progress = Progress(enabled=not quiet and not in_ci())
+    try:
+        report = asyncio.run(run_check(config, list(paths), settings=settings, state_dir=state(config, state_dir),
+                                       archive=not no_archive, cache_ttl=cache_ttl, progress=progress))
+    finally:
+        progress.close()
+    write_reports(report, report_dir, chosen)
+    if not quiet:
+        click.echo(text.render(report), nl=False)
+        for name in sorted(set(chosen) & PLANNED):
+            click.echo(f"note: the {name} format ({FILENAMES[name]}) is not available in this version", err=True)
+        click.echo(f"report: {report_dir / FILENAMES['json']}")
+    failing = report.failing(fail_on if fail_on is not None else frozenset(Verdict(v) for v in settings.fail_on))
+    sys.exit(1 if failing else 0)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON array of citations.")
+@boundary
+def extract(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Print every citation found in the documents: where, anchor text, URL."""
+    _, citations = extract_documents(list(paths))
+    if as_json:
+        click.echo(json.dumps([{**c.to_json(), "url": c.url} for c in citations], indent=2, ensure_ascii=False))
+        return
+    for c in citations:
+        click.echo(f"{c.location}\t{c.text}\t{c.url}")

@@ -1,0 +1,111 @@
+"""The commands that read the state dir: archive list/show/export, accept, history."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import content
+from ..archive import export, read_capture
+from ..errors import LinkcheckError
+from ..store import archive_dir
+from ..urls import normalise
+from . import main
+from .options import boundary, instant, open_history, state_options
+
+
+@main.group()
+def archive() -> None:
+    """The snapshots of the evidence, as stored in WARC files in the state dir."""
+
+
+@archive.command("list")
+@click.argument("url", required=False)
+@state_options
+@boundary
+def archive_list(url: str | None, references: Path | None, state_dir: Path | None) -> None:
+    """Every stored snapshot (of URL, if given), newest first."""
+    _, history = open_history(references, state_dir)
+    with history:
+        rows = history.snapshots(normalise(url) if url else None)
+    if not rows:
+        click.echo("no snapshots" + (f" of {url}" if url else ""))
+    for row in rows:
+        marks = ",".join(m for m, on in (("baseline", row.baseline), ("revisit", row.revisit)) if on)
+        click.echo(f"{row.time}  {row.status}  {row.sha256[:12]}  {row.warc}@{row.offset}  {row.url}"
+                   + (f"  [{marks}]" if marks else ""))
+
+
+@archive.command("show")
+@click.argument("url")
+@click.option("--at", "at", metavar="DATE", help="The snapshot as it was at this date or time [latest].")
+@click.option("--text", "mode", flag_value="text", default=True, help="The stored page's main text [default].")
+@click.option("--raw", "mode", flag_value="raw", help="The stored body, byte for byte.")
+@state_options
+@boundary
+def archive_show(url: str, at: str | None, mode: str, references: Path | None, state_dir: Path | None) -> None:
+    """One stored snapshot of URL: its main text, or its raw body."""
+    state, history = open_history(references, state_dir)
+    with history:
+        row = history.snapshot_at(normalise(url), instant(at))
+        if row is None:
+            raise LinkcheckError(f"{url}: no snapshot" + (f" at or before {at}" if at else ""))
+        source = history.original_for(row.sha256) if row.revisit else row
+    if source is None:
+        raise LinkcheckError(f"{url}: the snapshot's original record is no longer in the archive")
+    stored = read_capture(archive_dir(state), source.warc, source.offset)
+    click.echo(f"{row.url}  captured {row.time}  HTTP {row.status}  sha256 {row.sha256}", err=True)
+    if mode == "raw":
+        click.echo(stored.body, nl=False)  # bytes go to the binary stream untouched
+        return
+    content_type = next((v for k, v in stored.headers if k.lower() == "content-type"), "")
+    click.echo(content.main_text(stored.body, content_type))
+
+
+@archive.command("export")
+@click.argument("dest", type=click.Path(path_type=Path))
+@state_options
+@boundary
+def archive_export(dest: Path, references: Path | None, state_dir: Path | None) -> None:
+    """Every snapshot in one WARC file, for pywb, ReplayWeb.page or the Wayback Machine's tools."""
+    state, history = open_history(references, state_dir)
+    with history:
+        rows = history.snapshots()
+        originals = [history.original_for(r.sha256) for r in rows if r.revisit]
+    records = list(dict.fromkeys((r.warc, r.offset) for r in [*rows, *(o for o in originals if o)]))
+    count = export(archive_dir(state), records, dest)
+    click.echo(f"{count} captures written to {dest}")
+
+
+@main.command()
+@click.argument("url", required=False)
+@click.option("--all", "all_urls", is_flag=True, help="Accept the current snapshot of every URL.")
+@state_options
+@boundary
+def accept(url: str | None, all_urls: bool, references: Path | None, state_dir: Path | None) -> None:
+    """Take the current snapshot of URL (or of --all) as the new baseline, after review."""
+    if bool(url) == all_urls:
+        raise click.UsageError("give a URL or --all")
+    _, history = open_history(references, state_dir)
+    with history:
+        accepted = history.accept(normalise(url) if url else None)
+    if not accepted:
+        raise LinkcheckError(f"{url}: no snapshot to accept" if url else "no snapshots to accept")
+    for item in accepted:
+        click.echo(f"accepted {item}")
+
+
+@main.command("history")
+@click.argument("url")
+@state_options
+@boundary
+def history_command(url: str, references: Path | None, state_dir: Path | None) -> None:
+    """A URL's timeline: every run's verdict, oldest first."""
+    _, history = open_history(references, state_dir)
+    with history:
+        rows = history.timeline(normalise(url))
+    if not rows:
+        raise LinkcheckError(f"{url}: not in the history")
+    for row in rows:
+        status = row.http_status if row.http_status is not None else "-"
+        click.echo(f"{row.time}  {row.verdict:<11} {row.reason:<18} {status}  {row.detail}")
