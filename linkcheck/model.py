@@ -263,6 +263,8 @@ class RunReport:
     results: tuple[Result, ...] = ()
     offline: bool = False
     documents: tuple[str, ...] = field(default=())
+    # (finished, {verdict: count}) of earlier finished runs, oldest first: for trend charts.
+    previous_runs: tuple[tuple[str, dict[str, int]], ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:

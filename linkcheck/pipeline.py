@@ -170,7 +170,8 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
         if store is not None:
             results = [store.annotate(r, started) for r in results]
         report = RunReport(id=run_id, started=started, finished=_now(), tool_version=__version__,
-                           results=tuple(results), offline=offline, documents=tuple(_display(d) for d in documents))
+                           results=tuple(results), offline=offline, documents=tuple(_display(d) for d in documents),
+                           previous_runs=store.previous_runs() if store is not None else ())
         if store is not None:
             store.finish(report.results, report.finished, report.summary)
             report = replace(report, results=tuple(

@@ -191,6 +191,11 @@ class EvidenceStore:
         return replace(result, first_failed=info.first_failed, consecutive_failures=info.consecutive_failures,
                        last_ok=info.last_ok, trend=info.trend)
 
+    def previous_runs(self, limit: int = 12) -> tuple[tuple[str, dict[str, int]], ...]:
+        """(finished, summary) of the last finished runs before this one, oldest first."""
+        rows = [r for r in self._db.runs(limit + 1) if r.finished and r.id != self.run_id]
+        return tuple((r.finished, r.summary) for r in reversed(rows[:limit]) if r.finished)
+
     def finish(self, results: Sequence[Result], finished: str, summary: dict[str, int]) -> None:
         """Record the run in one transaction; a page's first good snapshot becomes its baseline."""
         self._flush()
