@@ -1,10 +1,11 @@
 """From citations and the reference register to the distinct targets to check, keeping every citation."""
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 
 from .model import Citation, Reference, Target
-from .urls import normalise, placeholder_reason, split_fragment
+from .urls import is_relative, normalise, placeholder_reason, split_fragment
 
 __all__ = ["anchor_key", "collect"]
 
@@ -36,6 +37,10 @@ def collect(citations: Iterable[Citation], references: Iterable[Reference]) -> l
             url = citation.url.strip()
             ref = by_anchor.get(anchor_key(citation.text))
             key = (url, f"ref:{ref.id}" if ref else f"text:{anchor_key(citation.text)}")
+        elif is_relative(citation.url):
+            # A local file, named as the citing document's folder sees it.
+            url = posixpath.normpath(posixpath.join(posixpath.dirname(citation.document), citation.url.strip()))
+            ref, key = None, (url, "")
         else:
             url = normalise(citation.url)
             ref = by_url.get(url) or by_url.get(split_fragment(url)[0])

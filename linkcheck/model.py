@@ -40,6 +40,7 @@ class Reason(StrEnum):
     TOO_MANY_REDIRECTS = "too_many_redirects"
     SOFT_404 = "soft_404"
     FRAGMENT_MISSING = "fragment_missing"
+    FILE_MISSING = "file_missing"
     PLACEHOLDER = "placeholder"
     INVALID_URL = "invalid_url"
     AUTH_REQUIRED = "auth_required"
@@ -54,6 +55,7 @@ class Reason(StrEnum):
     PRIVATE_ADDRESS = "private_address"
     MAILTO = "mailto"
     UNSUPPORTED_SCHEME = "unsupported_scheme"
+    LOCAL_FILE = "local_file"
 
 
 REASONS_BY_VERDICT: dict[Verdict, tuple[Reason, ...]] = {
@@ -61,11 +63,12 @@ REASONS_BY_VERDICT: dict[Verdict, tuple[Reason, ...]] = {
     Verdict.REDIRECTED: (Reason.PERMANENT_REDIRECT,),
     Verdict.CHANGED: (Reason.QUOTE_MISSING, Reason.CONTENT_DRIFT),
     Verdict.BROKEN: (Reason.HTTP_STATUS, Reason.DNS, Reason.CONNECTION_REFUSED, Reason.REDIRECT_LOOP,
-                     Reason.TOO_MANY_REDIRECTS, Reason.SOFT_404, Reason.FRAGMENT_MISSING),
+                     Reason.TOO_MANY_REDIRECTS, Reason.SOFT_404, Reason.FRAGMENT_MISSING, Reason.FILE_MISSING),
     Verdict.PLACEHOLDER: (Reason.PLACEHOLDER, Reason.INVALID_URL),
     Verdict.BLOCKED: (Reason.AUTH_REQUIRED, Reason.BOT_BLOCKED, Reason.RATE_LIMITED),
     Verdict.ERROR: (Reason.TIMEOUT, Reason.HTTP_5XX, Reason.TLS, Reason.CONNECTION, Reason.OFFLINE),
-    Verdict.SKIPPED: (Reason.EXCLUDED, Reason.PRIVATE_ADDRESS, Reason.MAILTO, Reason.UNSUPPORTED_SCHEME),
+    Verdict.SKIPPED: (Reason.EXCLUDED, Reason.PRIVATE_ADDRESS, Reason.MAILTO, Reason.UNSUPPORTED_SCHEME,
+                      Reason.LOCAL_FILE),
 }
 
 

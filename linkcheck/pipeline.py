@@ -9,6 +9,7 @@ from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import unquote
 
 from aiohttp.abc import AbstractResolver
 
@@ -22,7 +23,7 @@ from .history import CachedResult
 from .model import Citation, ErrorKind, FetchOutcome, Reason, Result, RunReport, Snapshot, Target, Verdict
 from .policy import AddressPolicy, Gate, ip_is_public
 from .store import EvidenceStore, quote_comparison
-from .urls import placeholder_reason, split_fragment
+from .urls import is_relative, placeholder_reason, split_fragment
 
 __all__ = ["extract_documents", "run_check"]
 
@@ -96,12 +97,21 @@ def _prejudge(targets: Sequence[Target], gate: Gate) -> tuple[dict[int, Result],
         if reason is not None:
             judged[i] = _result(target, classify.placeholder(target, reason))
             continue
-        pre = gate.precheck(target.url)
+        pre = _local_file(target.url) if is_relative(target.url) else gate.precheck(target.url)
         if pre is not None:
             judged[i] = _result(target, classify.Judgement(*pre))
             continue
         to_fetch.setdefault(split_fragment(target.url)[0], []).append(i)
     return judged, to_fetch
+
+
+def _local_file(path: str) -> tuple[Verdict, Reason, str]:
+    """A relative link names a file beside the document: there or not, it is never fetched."""
+    local = Path(unquote(path.split("#", 1)[0].split("?", 1)[0]))
+    if local.exists():
+        return Verdict.SKIPPED, Reason.LOCAL_FILE, f"a local file ({local}); not fetched"
+    return (Verdict.BROKEN, Reason.FILE_MISSING,
+            f"no such local file: {local} (if it is meant as a web address, begin it with https://)")
 
 
 def _from_cache(target: Target, hit: CachedResult) -> Result:

@@ -6,8 +6,8 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from .model import Reason
 
-__all__ = ["RESERVED_HOSTS", "RESERVED_SUFFIXES", "normalise", "placeholder_reason",
-           "split_fragment", "host_of"]
+__all__ = ["RESERVED_HOSTS", "RESERVED_SUFFIXES", "host_of", "is_mangled", "is_relative", "normalise",
+           "placeholder_reason", "split_fragment"]
 
 # RFC 2606 / RFC 6761 names that can never be a published source.
 RESERVED_HOSTS = frozenset({"example.com", "example.org", "example.net", "localhost"})
@@ -82,6 +82,18 @@ def normalise(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, fragment))
 
 
+def is_mangled(url: str) -> bool:
+    """A scheme whose colon or slashes went astray (`https//host/x`): never a relative path."""
+    return bool(_MANGLED_SCHEME.match(url.strip()))
+
+
+def is_relative(url: str) -> bool:
+    """A link with no scheme and no host (`data/table.csv`, `../annex.pdf`): a local file."""
+    url = url.strip()
+    return (bool(url) and not url.startswith(("#", "//")) and not _SCHEME.match(url)
+            and placeholder_reason(url) is None)
+
+
 def split_fragment(url: str) -> tuple[str, str]:
     """(URL without its #fragment, the fragment) — what is fetched, and what is looked for."""
     base, _, fragment = url.partition("#")
@@ -117,8 +129,10 @@ def placeholder_reason(raw: str) -> Reason | None:
     if not _SCHEME.match(url):
         if url.startswith("//"):
             url = "https:" + url
+        elif url.lower().startswith("www."):
+            return Reason.INVALID_URL  # a web address without its scheme
         else:
-            return Reason.INVALID_URL
+            return None  # a relative link: a local file, which the pipeline looks for
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number

@@ -282,3 +282,17 @@ def _doc(tmp_path: Path, urls: list[str]) -> Path:
     doc = tmp_path / "doc.md"
     doc.write_text("\n".join(f"[source {i}]({u})" for i, u in enumerate(urls)) + "\n", encoding="utf-8")
     return doc
+
+
+async def test_relative_links_are_local_files_checked_on_disk(tmp_path: Path, clock: InstantClock) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "table 1.csv").write_text("a,b\n")
+    (tmp_path / "sub").mkdir()
+    doc = tmp_path / "sub" / "doc.md"
+    doc.write_text("[table](../data/table%201.csv#row=2) and [annex](annex.pdf) and [site](www.ijmuk.org)\n")
+    report = await run_check(Config(documents=(doc,), settings=FAST), settings=FAST, clock=clock)
+    got = {r.url.rsplit("/", 1)[-1]: (str(r.verdict), str(r.reason)) for r in report.results}
+    assert got == {"table%201.csv#row=2": ("skipped", "local_file"), "annex.pdf": ("broken", "file_missing"),
+                   "www.ijmuk.org": ("placeholder", "invalid_url")}
+    missing = next(r for r in report.results if r.url.endswith("annex.pdf"))
+    assert missing.url == str(tmp_path / "sub" / "annex.pdf") and "https://" in missing.detail

@@ -145,7 +145,8 @@ def test_html_links_quotes_and_lines() -> None:
     quote = "word " * 30
     citations = extract_html(HTML_PAGE.format(quote=quote), "page.html", base_url="https://other.org/")
     assert found(citations) == [
-        (4, "the report", "report.pdf"),  # neither <base> nor base_url is applied
+        # <base href> wins over the page's own URL; placeholders and anchors stay as written
+        (4, "the report", "https://base.org/dir/report.pdf"),
         (5, "IJM", "#"),
         (5, "empty", ""),
         (5, "js", "javascript:void(0)"),
@@ -153,6 +154,20 @@ def test_html_links_quotes_and_lines() -> None:
         (8, "Short", "https://quotes.org/q2"),
         (8, "Source", "https://src.org"),
     ]
+
+
+@pytest.mark.parametrize("head,own,expected", [
+    ("", None, "../annex/table.csv"),  # no base known: a local file, left relative
+    ("", "https://ijm.org/uk/submission.html", "https://ijm.org/annex/table.csv"),
+    ('<link rel="canonical" href="https://ijm.org/uk/s.html">', None, "https://ijm.org/annex/table.csv"),
+    ('<base href="/docs/">', "https://ijm.org/uk/s.html", "https://ijm.org/annex/table.csv"),
+    ('<base href="https://mirror.org/a/b/">', "https://ijm.org/uk/s.html", "https://mirror.org/a/annex/table.csv"),
+])
+def test_html_relative_links_resolve_like_a_browser(head: str, own: str | None, expected: str) -> None:
+    page = f"<html><head>{head}</head><body><a href='../annex/table.csv'>annex</a> <a href='#'>x</a>" \
+           "<a href='https//stats-office/tables'>bad</a></body></html>"
+    urls = [c.url for c in extract_html(page, "s.html", base_url=own)]
+    assert urls == [expected, "#", "https//stats-office/tables"]
 
 
 def test_html_file_honours_declared_charset(tmp_path: pathlib.Path) -> None:

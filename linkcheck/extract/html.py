@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import codecs
 import re
+from urllib.parse import urljoin
 
 import lxml.etree
 import lxml.html
 
 from linkcheck.model import Citation
+from linkcheck.urls import is_mangled
 
 __all__ = ["decode_html", "extract_html", "parse_html"]
 
 _QUOTE_TEXT_LIMIT = 80
+_ABSOLUTE_HTTP = re.compile(r"^https?://[^/\s]", re.IGNORECASE)
+_HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _WHITESPACE = re.compile(r"\s+")
 # lxml refuses str input that still carries an XML encoding declaration.
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
@@ -67,17 +71,17 @@ def extract_html(text: str | bytes, document: str, base_url: str | None = None) 
     """Citations in an HTML document or fragment, in document order.
 
     Collects `a[href]` (anchor text = its collapsed text), `blockquote[cite]` and `q[cite]`
-    (text = the first 80 characters of the quotation). Hrefs are kept raw, placeholders
-    such as `#`, "" and `javascript:` included, because reporting them is the point.
-    Neither `base_url` nor a `<base href>` is applied: resolving belongs to normalisation,
-    which needs the URL as the author wrote it. Bytes are decoded with `decode_html`.
+    (text = the first 80 characters of the quotation). Placeholders such as `#`, "" and
+    `javascript:` are kept as written, because reporting them is the point. A relative
+    link is resolved as a browser would: against `<base href>`, else the page's own URL
+    (`base_url`, or its canonical link); without either it stays relative, a local file.
     """
-    del base_url  # accepted for callers that know it; deliberately not applied here
     if isinstance(text, bytes):
         text = decode_html(text)
     root = _parse(text)
     if root is None:
         return []
+    base = _document_base(root, base_url)
     citations: list[Citation] = []
     for element in root.iter("a", "blockquote", "q"):
         if element.tag == "a":
@@ -88,5 +92,32 @@ def extract_html(text: str | bytes, document: str, base_url: str | None = None) 
             label = _collapse(element.text_content())[:_QUOTE_TEXT_LIMIT]
         if url is None:
             continue
-        citations.append(Citation(document=document, line=element.sourceline, text=label, url=url))
+        citations.append(Citation(document=document, line=element.sourceline, text=label, url=_resolve(url, base)))
     return citations
+
+
+def _absolute(url: str | None) -> str | None:
+    url = (url or "").strip()
+    return url if _ABSOLUTE_HTTP.match(url) else None
+
+
+def _document_base(root: lxml.html.HtmlElement, own_url: str | None) -> str | None:
+    """What relative links are relative to: <base href> (itself resolved against the page's
+    own URL), else the page's own URL as given or as its canonical link declares."""
+    own = _absolute(own_url) or next((u for u in (_absolute(h) for h in root.xpath(
+        "//link[translate(@rel, 'CANONICAL', 'canonical')='canonical']/@href | "
+        "//meta[@property='og:url']/@content")) if u), None)
+    declared = next(iter(root.xpath("//base/@href")), None)
+    if declared is not None and declared.strip():
+        return urljoin(own, declared.strip()) if own else _absolute(declared)
+    return own
+
+
+def _resolve(url: str, base: str | None) -> str:
+    """An author's relative link made absolute; placeholders, in-page anchors and URLs with a
+    scheme stay exactly as written."""
+    stripped = url.strip()
+    if (base is None or not stripped or stripped.startswith("#") or _HAS_SCHEME.match(stripped)
+            or is_mangled(stripped)):
+        return url
+    return urljoin(base, stripped)
