@@ -14,7 +14,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from linkcheck.errors import ConfigError
 from linkcheck.model import Reference, Verdict
 
-__all__ = ["FORMAT_VERSION", "Config", "Settings", "default_config", "load_config"]
+__all__ = ["FORMAT_VERSION", "PRE_PUBLICATION_FAIL_ON", "Config", "Settings", "default_config", "load_config",
+           "unquoted_references"]
 
 FORMAT_VERSION = 1
 
@@ -69,6 +70,15 @@ class Config:
     documents: tuple[Path, ...] = ()
     settings: Settings = Settings()
     references: tuple[Reference, ...] = ()
+
+
+# Before publishing, a moved link is a fix to make now, not a curiosity: the strict gate.
+PRE_PUBLICATION_FAIL_ON: tuple[str, ...] = ("broken", "changed", "placeholder", "redirected")
+
+
+def unquoted_references(config: Config) -> list[Reference]:
+    """References with a URL but no `quote:`: reachable is all that can be said of them."""
+    return [ref for ref in config.references if ref.url and not ref.quote]
 
 
 def default_config() -> Config:

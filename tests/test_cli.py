@@ -132,3 +132,19 @@ async def test_real_subprocess_checks_the_shipped_submission(web: tuple[Catalogu
     assert "no source is known yet" in by_ref["communities-destabilised"]["detail"]
     assert len(catalogue.requests_to("/ok")) == 9
     assert "PLACEHOLDER (11)" in out.decode()
+
+
+async def test_pre_publication_fails_on_redirects_and_warns_on_unquoted(web: tuple[Catalogue, str],
+                                                                       tmp_path: Path) -> None:
+    _, base = web
+    write(tmp_path / "draft.md", f"Moved: [note]({base}/moved).\n")
+    refs = write(tmp_path / "references.yaml", f"version: 1\ndocuments: [draft.md]\nreferences:\n"
+                                               f"  - id: methods-note\n    url: {base}/moved\n")
+    args = ["check", "--references", str(refs), "--allow-private", "--report-dir", str(tmp_path / "r"),
+            "--state-dir", str(tmp_path / "s")]
+    runner = CliRunner()
+    normal = await asyncio.to_thread(runner.invoke, main, args)
+    strict = await asyncio.to_thread(runner.invoke, main, [*args, "--pre-publication"])
+    assert normal.exit_code == 0 and strict.exit_code == 1
+    assert f"warning: {refs}:4: reference methods-note has no quote" in strict.output
+    assert "warning" not in normal.output

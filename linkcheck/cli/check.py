@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..config import PRE_PUBLICATION_FAIL_ON, unquoted_references
 from ..model import Verdict
 from ..pipeline import extract_documents, run_check
 from ..reports import FILENAMES, PLANNED, text, write_reports
@@ -36,12 +37,15 @@ _FORMATS = ("json", "markdown", "html", "junit", "text")
               help="Reuse ok results younger than this (e.g. 6h, 30m, 1d); failures are always re-checked.")
 @click.option("--fail-on", callback=verdicts, metavar="VERDICT[,VERDICT...]",
               help="Verdicts that make the exit status 1 [broken,changed,placeholder].")
+@click.option("--pre-publication", is_flag=True,
+              help="The strict gate before publishing: broken, changed, placeholder and redirected all fail; "
+                   "a reference without a quote is warned about.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit status tells.")
 @boundary
 def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, state_dir: Path | None,
           formats: tuple[str, ...], concurrency: int | None, per_host: int | None, timeout: float | None,
           retries: int | None, allow_private: bool | None, no_archive: bool, cache_ttl: float | None,
-          fail_on: frozenset[Verdict] | None, quiet: bool) -> None:
+          fail_on: frozenset[Verdict] | None, pre_publication: bool, quiet: bool) -> None:
     """Check the documents (default: those listed in the references file)."""
     chosen = split(formats)
     unknown = [f for f in chosen if f not in _FORMATS]
@@ -63,7 +67,12 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
         for name in sorted(set(chosen) & PLANNED):
             click.echo(f"note: the {name} format ({FILENAMES[name]}) is not available in this version", err=True)
         click.echo(f"report: {report_dir / FILENAMES['json']}")
-    failing = report.failing(fail_on if fail_on is not None else frozenset(Verdict(v) for v in settings.fail_on))
+    if pre_publication and not quiet:
+        for ref in unquoted_references(config):
+            click.echo(f"warning: {config.path}:{ref.line}: reference {ref.id} has no quote: only its "
+                       "reachability is checked, not what it says", err=True)
+    default = PRE_PUBLICATION_FAIL_ON if pre_publication else settings.fail_on
+    failing = report.failing(fail_on if fail_on is not None else frozenset(Verdict(v) for v in default))
     sys.exit(1 if failing else 0)
 
 
