@@ -53,8 +53,17 @@ class Settings:
     online_probe_hosts: tuple[str, ...] = ("www.wikipedia.org", "www.google.com", "www.cloudflare.com")
     # Text similarity below which a page counts as changed; 0.6 tolerates layout churn.
     drift_threshold: float = 0.6
-    # Free-form notification settings, kept for a feature not yet built.
+    # Free-form notification settings (host, port, security, from, to, subject_prefix).
     email: dict[str, Any] | None = None
+    # Suggest an archived copy for broken and changed evidence (our replay server, else the
+    # Wayback Machine). Endpoints are settings so that an organisation can use its own.
+    archive_lookup: bool = True
+    archive_availability_url: str = "https://archive.org/wayback/available"
+    archive_save_url: str = "https://web.archive.org/save"
+    archive_timegate_url: str | None = None
+    # Prefix of a replay server (e.g. pywb) holding this project's own WARCs: our own snapshot
+    # is then the first archived copy suggested.
+    archive_replay_url: str | None = None
 
     def replace(self, **overrides: Any) -> Settings:
         """A copy with the given values; None means 'not given', so unset CLI flags keep file values."""
@@ -238,6 +247,11 @@ _SETTINGS: dict[str, _Check] = {
     "online_probe_hosts": _list_of(_text),
     "drift_threshold": _number(lambda v: 0 <= v <= 1, "between 0 and 1"),
     "email": _mapping,
+    "archive_lookup": _boolean,
+    "archive_availability_url": _text,
+    "archive_save_url": _text,
+    "archive_timegate_url": _text,
+    "archive_replay_url": _text,
 }
 
 _REFERENCE: dict[str, _Check] = {

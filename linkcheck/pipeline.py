@@ -24,6 +24,7 @@ from .model import Citation, ErrorKind, FetchOutcome, Reason, Result, RunReport,
 from .policy import AddressPolicy, Gate, ip_is_public
 from .store import EvidenceStore, quote_comparison
 from .urls import is_relative, placeholder_reason, split_fragment
+from .wayback import ArchivedCopies, ArchiveEndpoints
 
 __all__ = ["extract_documents", "run_check"]
 
@@ -114,6 +115,32 @@ def _local_file(path: str) -> tuple[Verdict, Reason, str]:
             f"no such local file: {local} (if it is meant as a web address, begin it with https://)")
 
 
+_COPYABLE = frozenset({Verdict.BROKEN, Verdict.CHANGED})
+
+
+async def _with_archived_copies(results: list[Result], store: EvidenceStore, settings: Settings) -> list[Result]:
+    """Broken and changed results with the snapshot that still shows the evidence, and an
+    archived copy: our replay server's, else the Wayback Machine's closest before the failure."""
+    failing = [r for r in results if r.verdict in _COPYABLE and r.url.startswith(("http://", "https://"))]
+    if not failing:
+        return results
+    good = {r.url: row for r in failing if (row := store.last_good(r)) is not None}
+    replay = settings.archive_replay_url
+    own = {url: f"{replay.rstrip('/')}/{''.join(c for c in row.time if c.isdigit())}/{row.target_uri or url}"
+           for url, row in good.items()} if replay else {}
+    endpoints = ArchiveEndpoints(availability=settings.archive_availability_url, save=settings.archive_save_url,
+                                 timegate=settings.archive_timegate_url, timeout=settings.timeout)
+    if settings.archive_lookup:
+        # requests is blocking: the lookups run on a worker thread, spaced politely.
+        copies = await asyncio.to_thread(ArchivedCopies(endpoints=endpoints).suggest, failing,
+                                         failing_since=lambda r: r.first_failed,
+                                         own_snapshot_url=lambda r: own.get(r.url))
+    else:
+        copies = dict(own)
+    return [replace(r, archived_url=copies.get(r.url, r.archived_url),
+                    snapshot=r.snapshot or (good[r.url].snapshot if r.url in good else None)) for r in results]
+
+
 def _from_cache(target: Target, hit: CachedResult) -> Result:
     return Result(url=target.url, verdict=Verdict(hit.verdict), reason=Reason(hit.reason),
                   detail=f"{hit.detail} (as checked at {hit.checked_at}; within --cache-ttl)",
@@ -124,12 +151,14 @@ def _from_cache(target: Target, hit: CachedResult) -> Result:
 async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Settings | None = None,
                     state_dir: Path | None = None, archive: bool = True, cache_ttl: float | None = None,
                     resolver: AbstractResolver | None = None, clock: Clock | None = None,
-                    progress: Progress | None = None, is_public: AddressPolicy = ip_is_public) -> RunReport:
+                    progress: Progress | None = None, is_public: AddressPolicy = ip_is_public,
+                    archived_copies: bool = False) -> RunReport:
     """Check every citation of the documents (default: the config's) and every reference URL.
 
     With a `state_dir`, evidence is archived (unless `archive` is false), compared with the
     quote and the baseline, and every result recorded in history; without one the run
-    keeps nothing."""
+    keeps nothing. With `archived_copies`, broken and changed evidence gets the last good
+    snapshot and an archived copy to cite instead (this asks the Wayback Machine)."""
     settings = settings or config.settings
     run_id, started = uuid.uuid4().hex, _now()
     sources = list(paths or config.documents)
@@ -179,6 +208,8 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
         results = sorted(judged.values(), key=_order)
         if store is not None:
             results = [store.annotate(r, started) for r in results]
+            if archived_copies and not offline:
+                results = await _with_archived_copies(results, store, settings)
         report = RunReport(id=run_id, started=started, finished=_now(), tool_version=__version__,
                            results=tuple(results), offline=offline, documents=tuple(_display(d) for d in documents),
                            previous_runs=store.previous_runs() if store is not None else ())

@@ -13,7 +13,7 @@ from types import TracebackType
 from . import content
 from .archive import Original, WarcWriter, payload_digest, read_capture, sha256_hex, target_uri, warc_date
 from .classify import Comparison
-from .history import CachedResult, History, compute_trend
+from .history import CachedResult, History, SnapshotRow, compute_trend
 from .model import FetchOutcome, Result, Snapshot, Target, Verdict
 
 __all__ = ["EvidenceStore", "archive_dir", "history_path", "quote_comparison", "utc_now"]
@@ -190,6 +190,13 @@ class EvidenceStore:
         info = compute_trend(previous, str(result.verdict), now)
         return replace(result, first_failed=info.first_failed, consecutive_failures=info.consecutive_failures,
                        last_ok=info.last_ok, trend=info.trend)
+
+    def last_good(self, result: Result) -> SnapshotRow | None:
+        """The snapshot that still shows the evidence: for a changed page its baseline, for a
+        broken one its latest capture (only answers that were 2xx are ever archived)."""
+        url = _fetched_url(result)
+        row = self._db.baseline(url) if result.verdict is Verdict.CHANGED else self._db.snapshot_at(url)
+        return row if row is not None and 200 <= row.status < 300 else None
 
     def previous_runs(self, limit: int = 12) -> tuple[tuple[str, dict[str, int]], ...]:
         """(finished, summary) of the last finished runs before this one, oldest first."""

@@ -37,7 +37,7 @@ class Catalogue:
             "/ratelimited": self.ratelimited, "/throttled-once": self.throttled_once,
             "/flaky": self.flaky, "/error": self.status(500), "/slow": self.slow, "/reset": self.reset,
             "/head405": self.head405, "/cookie-gate": self.cookie_gate, "/big": self.big,
-            "/bomb": self.bomb, "/brotli": self.brotli, "/report.pdf": self.pdf, "/to-private": self.to_private,
+            "/bomb": self.bomb, "/brotli": self.brotli, "/wayback/available": self.wayback, "/report.pdf": self.pdf, "/to-private": self.to_private,
         }
         for path, handler in pages.items():
             add("*", path, handler)
@@ -141,6 +141,13 @@ class Catalogue:
         request.transport.abort()  # RST: the connection dies under the request
         await asyncio.sleep(0.1)
         return web.Response(status=200)
+
+    # -- a stand-in for the Wayback Machine's availability API ---------------------------------
+    async def wayback(self, request: web.Request) -> web.Response:
+        url = request.query.get("url", "")
+        closest = {"available": True, "status": "200", "timestamp": "20200101000000",
+                   "url": f"https://web.archive.org/web/20200101000000/{url}"}
+        return web.json_response({"url": url, "archived_snapshots": {"closest": closest}})
 
     # -- hostile bodies ---------------------------------------------------------------------------
     async def big(self, request: web.Request) -> web.StreamResponse:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ def checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 async def _check_twice(base: str) -> None:
     Path("doc.md").write_text(f"[brief]({base}/ok) and [handbook]({base}/page) and [gone]({base}/gone)\n")
+    Path("references.yaml").write_text(f"version: 1\nsettings:\n  archive_availability_url: {base}/wayback/available\n")
     for _ in range(2):
         assert (await cli("check", "doc.md", "--allow-private", "--quiet")).exit_code == 1
 
@@ -45,6 +47,16 @@ async def test_archive_list_show_and_export(web: tuple[Catalogue, str], checked:
     with open("all.warc.gz", "rb") as handle:
         kinds = [r.rec_type for r in ArchiveIterator(handle) if r.rec_type in ("response", "revisit")]
     assert sorted(kinds) == ["response", "response", "revisit", "revisit"]
+
+
+async def test_broken_evidence_gets_an_archived_copy(web: tuple[Catalogue, str], checked: Path) -> None:
+    catalogue, base = web
+    await _check_twice(base)
+    report = json.loads(Path("reports/report.json").read_text())
+    gone = next(r for r in report["results"] if r["url"] == f"{base}/gone")
+    assert gone["archived_url"] == f"https://web.archive.org/web/20200101000000/{base}/gone"
+    assert catalogue.requests_to("/wayback/available") == ["GET", "GET"]  # one lookup per run
+    assert all(r["archived_url"] is None for r in report["results"] if r["verdict"] == "ok")
 
 
 async def test_history_prints_the_timeline(web: tuple[Catalogue, str], checked: Path) -> None:

@@ -119,6 +119,24 @@ async def test_second_run_reports_what_changed(changing: tuple[ChangingWeb, str]
     assert gone.trend == "new" and gone.last_ok is not None and gone.consecutive_failures == 1
 
 
+async def test_gone_evidence_points_to_its_last_good_snapshot(changing: tuple[ChangingWeb, str],
+                                                               tmp_path: Path) -> None:
+    site, base = changing
+    first = await _run(tmp_path, base)
+    site.phase = 2
+    replay = Settings(timeout=2.0, retries=0, allow_private=True, archive_lookup=False,
+                      archive_replay_url="https://replay.charity.org.uk/evidence/")
+    report = await run_check(_config(tmp_path, base), settings=replay, state_dir=tmp_path / "state",
+                             archived_copies=True)
+    gone = next(r for r in report.results if r.url.endswith("/factsheet"))
+    kept = first["factsheet"].snapshot
+    assert kept is not None and gone.snapshot is not None and gone.snapshot.sha256 == kept.sha256
+    stamp = "".join(c for c in (kept.time or "") if c.isdigit())
+    assert gone.archived_url == f"https://replay.charity.org.uk/evidence/{stamp}/{base}/factsheet"
+    drift = next(r for r in report.results if r.url.endswith("/article"))
+    assert drift.archived_url and drift.archived_url.endswith("/article")  # its baseline, replayable
+
+
 async def test_snapshots_are_warc_records_and_repeats_are_revisits(changing: tuple[ChangingWeb, str],
                                                                    tmp_path: Path) -> None:
     site, base = changing

@@ -4,14 +4,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
 
-from ..config import PRE_PUBLICATION_FAIL_ON, unquoted_references
-from ..model import Verdict
+from ..config import PRE_PUBLICATION_FAIL_ON, Settings, unquoted_references
+from ..model import RunReport, Verdict
 from ..pipeline import extract_documents, run_check
 from ..reports import FILENAMES, PLANNED, text, write_reports
+from ..wayback import ArchiveEndpoints, credentials_from_env, new_session, save_page_now
 from . import main
 from .options import Progress, boundary, duration, in_ci, load, split, state, verdicts
 
@@ -40,12 +42,15 @@ _FORMATS = ("json", "markdown", "html", "junit", "text")
 @click.option("--pre-publication", is_flag=True,
               help="The strict gate before publishing: broken, changed, placeholder and redirected all fail; "
                    "a reference without a quote is warned about.")
+@click.option("--save-archive", is_flag=True,
+              help="Ask the Wayback Machine to capture the evidence that is ok now (politely; an access key "
+                   "from LINKCHECK_WAYBACK_ACCESS_KEY / LINKCHECK_WAYBACK_SECRET if set).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit status tells.")
 @boundary
 def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, state_dir: Path | None,
           formats: tuple[str, ...], concurrency: int | None, per_host: int | None, timeout: float | None,
           retries: int | None, allow_private: bool | None, no_archive: bool, cache_ttl: float | None,
-          fail_on: frozenset[Verdict] | None, pre_publication: bool, quiet: bool) -> None:
+          fail_on: frozenset[Verdict] | None, pre_publication: bool, save_archive: bool, quiet: bool) -> None:
     """Check the documents (default: those listed in the references file)."""
     chosen = split(formats)
     unknown = [f for f in chosen if f not in _FORMATS]
@@ -58,7 +63,8 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
     progress = Progress(enabled=not quiet and not in_ci())
     try:
         report = asyncio.run(run_check(config, list(paths), settings=settings, state_dir=state(config, state_dir),
-                                       archive=not no_archive, cache_ttl=cache_ttl, progress=progress))
+                                       archive=not no_archive, cache_ttl=cache_ttl, progress=progress,
+                                       archived_copies=True))
     finally:
         progress.close()
     write_reports(report, report_dir, chosen)
@@ -67,6 +73,8 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
         for name in sorted(set(chosen) & PLANNED):
             click.echo(f"note: the {name} format ({FILENAMES[name]}) is not available in this version", err=True)
         click.echo(f"report: {report_dir / FILENAMES['json']}")
+    if save_archive:
+        _save_evidence(report, settings, quiet)
     if pre_publication and not quiet:
         for ref in unquoted_references(config):
             click.echo(f"warning: {config.path}:{ref.line}: reference {ref.id} has no quote: only its "
@@ -88,3 +96,18 @@ def extract(paths: tuple[Path, ...], as_json: bool) -> None:
         return
     for c in citations:
         click.echo(f"{c.location}\t{c.text}\t{c.url}")
+
+
+def _save_evidence(report: RunReport, settings: Settings, quiet: bool) -> None:
+    """Save Page Now for every ok web source, so that a public copy exists before it rots."""
+    urls = [r.final_url or r.url for r in report.results
+            if r.verdict is Verdict.OK and r.url.startswith(("http://", "https://"))]
+    key, secret = credentials_from_env()
+    endpoints = ArchiveEndpoints(availability=settings.archive_availability_url, save=settings.archive_save_url,
+                                 timegate=settings.archive_timegate_url, timeout=settings.timeout)
+    outcomes = save_page_now(urls, session=new_session(), endpoints=endpoints, access_key=key, secret=secret)
+    if not quiet:
+        counts = Counter(o.status for o in outcomes.values())
+        click.echo("save page now: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+                                        or "nothing to save"))
+
