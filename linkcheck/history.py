@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from .errors import InputError
-from .model import Reason, Result, Snapshot, Verdict
+from .model import Citation, Reason, Result, Snapshot, Verdict
 
-__all__ = ["CachedResult", "FAILING", "History", "MIGRATIONS", "RunRow", "SnapshotRow", "TimelineRow",
+__all__ = ["CachedResult", "FAILING", "History", "MIGRATIONS", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow",
            "TrendInfo", "compute_trend"]
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -64,6 +65,10 @@ MIGRATIONS: list[str] = [
     """
     -- the WARC-Target-URI of the capture, which a revisit record must name
     ALTER TABLE snapshots ADD COLUMN target_uri TEXT;
+    """,
+    """
+    -- JSON [{document, line, text[, page]}]: where the documents cite the URL (NULL before this column)
+    ALTER TABLE results ADD COLUMN citations TEXT;
     """,
 ]
 
@@ -251,7 +256,7 @@ def _result_row(run_id: str, r: Result) -> tuple:
     s = r.snapshot
     return (run_id, r.url, r.reference_id or "", str(r.verdict), str(r.reason), r.detail, r.http_status,
             r.final_url, s.sha256 if s else None, s.warc if s else None, s.offset if s else None,
-            s.time if s else None)
+            s.time if s else None, json.dumps([c.to_json() for c in r.citations], ensure_ascii=False))
 
 
 class History:
@@ -312,7 +317,7 @@ class History:
         with _transaction(self._conn) as conn:
             if not conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
                 raise ValueError(f"no run {run_id!r}: start_run first")
-            conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              (_result_row(run_id, r) for r in results))
 
     def runs(self, limit: int = 20) -> list[RunRow]:
@@ -464,3 +469,76 @@ class History:
                 "WHERE n = 1 ORDER BY url", (url,)).fetchall()
             conn.executemany(_SET_BASELINE, rows)
         return [row[0] for row in rows]
+
+    # ------------------------------------------------------------------ digests
+
+    def latest_results(self, before: str | None = None) -> list[ResultRow]:
+        """Every result of the latest finished run (the latest finished before `before`, if given)."""
+        latest = self._conn.execute(
+            "SELECT id FROM runs WHERE finished IS NOT NULL AND (?1 IS NULL OR finished < ?1) "
+            f"{_LATEST_FIRST} LIMIT 1", (before,)).fetchone()
+        if latest is None:
+            return []
+        rows = self._conn.execute(f"{_RESULT_SELECT} WHERE r.run_id = ? ORDER BY r.url, r.reference_id",
+                                  (latest[0],)).fetchall()
+        return [_result_row_out(row) for row in rows]
+
+    def results_between(self, since: str, until: str) -> list[ResultRow]:
+        """Every result of every run finished in [since, until], oldest run first."""
+        _check_time(since, "since")
+        _check_time(until, "until")
+        rows = self._conn.execute(  # runs drive the search: results are found by run id, never scanned
+            f"{_RESULT_SELECT} WHERE r.run_id IN (SELECT id FROM runs WHERE finished BETWEEN ? AND ?) "
+            "ORDER BY runs.finished, runs.started, runs.rowid, r.url, r.reference_id", (since, until)).fetchall()
+        return [_result_row_out(row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    """One finished run's stored verdict on a citation, with where the documents cite it.
+
+    `first_failed` is when the citation's current streak of failing verdicts began, as of that
+    run (None when the row is not failing); it may lie long before any window asked for."""
+
+    run_id: str
+    finished: str
+    url: str
+    reference_id: str
+    verdict: str
+    reason: str
+    detail: str
+    http_status: int | None
+    final_url: str | None
+    citations: tuple[Citation, ...]
+    first_failed: str | None
+
+
+_FAILING_SQL = "(" + ", ".join(f"'{v}'" for v in sorted(FAILING)) + ")"
+# The streak start is one indexed look-up per failing row: the earliest failing run after the
+# citation's last non-failing run (both at or before this row's run).
+_RESULT_SELECT = f"""
+    SELECT runs.id, runs.finished, r.url, r.reference_id, r.verdict, r.reason, r.detail, r.http_status,
+           r.final_url, r.citations,
+           CASE WHEN r.verdict IN {_FAILING_SQL} THEN (
+               SELECT MIN(f.finished) FROM results fr JOIN runs f ON f.id = fr.run_id
+               WHERE fr.url = r.url AND fr.reference_id = r.reference_id AND f.finished <= runs.finished
+                 AND f.finished > COALESCE((
+                     SELECT MAX(g.finished) FROM results gr JOIN runs g ON g.id = gr.run_id
+                     WHERE gr.url = r.url AND gr.reference_id = r.reference_id AND g.finished <= runs.finished
+                       AND gr.verdict NOT IN {_FAILING_SQL}), ''))
+           END
+    FROM results r JOIN runs ON runs.id = r.run_id
+"""
+
+
+def _citations(url: str, stored: str | None) -> tuple[Citation, ...]:
+    """Results recorded before citations were stored have none."""
+    items = json.loads(stored) if stored else []
+    return tuple(Citation(item["document"], item.get("line"), item.get("text", ""), url, item.get("page"))
+                 for item in items)
+
+
+def _result_row_out(row: tuple[Any, ...]) -> ResultRow:
+    run_id, finished, url, reference_id, verdict, reason, detail, status, final_url, citations, first_failed = row
+    return ResultRow(run_id, finished, url, reference_id, verdict, reason, detail, status, final_url,
+                     _citations(url, citations), first_failed)

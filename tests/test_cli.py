@@ -148,3 +148,24 @@ async def test_pre_publication_fails_on_redirects_and_warns_on_unquoted(web: tup
     assert normal.exit_code == 0 and strict.exit_code == 1
     assert f"warning: {refs}:4: reference methods-note has no quote" in strict.output
     assert "warning" not in normal.output
+
+
+def test_every_format_is_written_and_junit_follows_fail_on(project: Path) -> None:
+    code, _ = run("check", "--quiet", "--format", "html,junit,sarif,markdown,text", "--fail-on", "placeholder,skipped")
+    assert code == 1
+    written = {p.name for p in (project / "reports").iterdir()}
+    assert written == {"report.json", "report.html", "junit.xml", "report.sarif", "report.md", "report.txt"}
+    import xml.etree.ElementTree as ElementTree
+    suite = ElementTree.parse(project / "reports" / "junit.xml").getroot()
+    failures = suite.findall(".//testcase/failure")
+    assert len(failures) == 3  # the placeholder and the two skipped links: --fail-on decides
+
+
+def test_github_actions_get_annotations_and_a_summary(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = project / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, out = run("check", "--quiet")
+    assert code == 1
+    assert "::error file=draft.md,line=1,title=placeholder placeholder::#" in out
+    assert "| placeholder | 1 |" in summary.read_text()

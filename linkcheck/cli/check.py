@@ -12,12 +12,13 @@ import click
 from ..config import PRE_PUBLICATION_FAIL_ON, Settings, unquoted_references
 from ..model import RunReport, Verdict
 from ..pipeline import extract_documents, run_check
-from ..reports import FILENAMES, PLANNED, text, write_reports
+from ..reports import FILENAMES, FORMATS, text, write_reports
+from ..reports.github import emit_github
 from ..wayback import ArchiveEndpoints, credentials_from_env, new_session, save_page_now
 from . import main
 from .options import Progress, boundary, duration, in_ci, load, split, state, verdicts
 
-_FORMATS = ("json", "markdown", "html", "junit", "text")
+_FORMATS = tuple(FORMATS)
 
 
 @main.command()
@@ -67,11 +68,12 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
                                        archived_copies=True))
     finally:
         progress.close()
-    write_reports(report, report_dir, chosen)
+    default = PRE_PUBLICATION_FAIL_ON if pre_publication else settings.fail_on
+    failing_verdicts = fail_on if fail_on is not None else frozenset(Verdict(v) for v in default)
+    write_reports(report, report_dir, chosen, fail_on=failing_verdicts)
+    emit_github(report, failing_verdicts)  # annotations and a job summary, only inside GitHub Actions
     if not quiet:
         click.echo(text.render(report), nl=False)
-        for name in sorted(set(chosen) & PLANNED):
-            click.echo(f"note: the {name} format ({FILENAMES[name]}) is not available in this version", err=True)
         click.echo(f"report: {report_dir / FILENAMES['json']}")
     if save_archive:
         _save_evidence(report, settings, quiet)
@@ -79,8 +81,7 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
         for ref in unquoted_references(config):
             click.echo(f"warning: {config.path}:{ref.line}: reference {ref.id} has no quote: only its "
                        "reachability is checked, not what it says", err=True)
-    default = PRE_PUBLICATION_FAIL_ON if pre_publication else settings.fail_on
-    failing = report.failing(fail_on if fail_on is not None else frozenset(Verdict(v) for v in default))
+    failing = report.failing(failing_verdicts)
     sys.exit(1 if failing else 0)
 
 

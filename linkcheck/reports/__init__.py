@@ -6,24 +6,29 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ..model import RunReport
+from ..model import RunReport, Verdict
+from . import html as html_format
 from . import json as json_format
+from . import junit as junit_format
 from . import markdown as markdown_format
+from . import sarif as sarif_format
 from . import text as text_format
 
-__all__ = ["FILENAMES", "FORMATS", "PLANNED", "write_atomic", "write_reports"]
+__all__ = ["FILENAMES", "FORMATS", "write_atomic", "write_reports"]
 
 Renderer = Callable[[RunReport], str]
 
+# junit here uses the default --fail-on; write_reports(..., fail_on=) renders it with the run's own.
 FORMATS: dict[str, Renderer] = {
+    "html": html_format.render,
     "json": json_format.render,
+    "junit": junit_format.render,
     "markdown": markdown_format.render,
+    "sarif": sarif_format.render,
     "text": text_format.render,
 }
-FILENAMES = {"json": "report.json", "markdown": "report.md", "text": "report.txt",
-             "html": "report.html", "junit": "junit.xml"}
-# Accepted on the command line already; their renderers are not written yet.
-PLANNED = frozenset({"html", "junit"})
+FILENAMES = {"html": "report.html", "json": "report.json", "junit": "junit.xml", "markdown": "report.md",
+             "sarif": "report.sarif", "text": "report.txt"}
 
 
 def write_atomic(path: Path, data: str) -> None:
@@ -41,12 +46,19 @@ def write_atomic(path: Path, data: str) -> None:
         raise
 
 
-def write_reports(report: RunReport, directory: Path, formats: Iterable[str]) -> list[Path]:
-    """report.json always, plus each asked-for format that exists; returns the files written."""
+def write_reports(report: RunReport, directory: Path, formats: Iterable[str], *,
+                  fail_on: frozenset[Verdict] | None = None) -> list[Path]:
+    """report.json always, plus each asked-for format that exists; returns the files written.
+
+    `fail_on` is the run's --fail-on: junit.xml marks those verdicts as failures (default: the
+    contract's broken, changed, placeholder)."""
     written = []
     for name in dict.fromkeys(["json", *formats]):
         if name in FORMATS:
             path = directory / FILENAMES[name]
-            write_atomic(path, FORMATS[name](report))
+            if name == "junit" and fail_on is not None:
+                write_atomic(path, junit_format.render(report, fail_on=fail_on))
+            else:
+                write_atomic(path, FORMATS[name](report))
             written.append(path)
     return written

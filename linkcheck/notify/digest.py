@@ -1,0 +1,250 @@
+"""The periodic digest: what broke, what is still broken and what was fixed, from history rows (pure)."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+
+from jinja2 import Environment, StrictUndefined
+
+from ..model import Citation, Verdict
+
+__all__ = ["Digest", "Item", "ResultLike", "build_digest", "render_html", "render_text"]
+
+# The same split as history.FAILING, kept here so this module never imports sqlite3.
+_FAILING = frozenset({"broken", "changed", "placeholder", "blocked", "error"})
+_GOOD = frozenset({"ok", "redirected"})
+_ORDER = {str(v): i for i, v in enumerate(Verdict)}
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class ResultLike(Protocol):
+    """A stored verdict, as History.latest_results and History.results_between return it."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def finished(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def reference_id(self) -> str: ...
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def http_status(self) -> int | None: ...
+    @property
+    def citations(self) -> tuple[Citation, ...]: ...
+    @property
+    def first_failed(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One citation's line in the digest. `days` counts whole days failing (still broken);
+    `was` is the failing verdict a fixed citation had."""
+
+    url: str
+    verdict: str
+    reason: str
+    detail: str
+    http_status: int | None
+    citations: tuple[Citation, ...]
+    first_failed: str | None = None
+    days: int | None = None
+    was: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Everything the email says; `latest_run` is None when no run has finished yet."""
+
+    title: str
+    since: str
+    now: str
+    latest_run: str | None
+    runs_in_period: int
+    new: tuple[Item, ...]
+    still: tuple[Item, ...]
+    fixed: tuple[Item, ...]
+    totals: dict[str, int]
+    previous_totals: dict[str, int] | None
+
+    @property
+    def newly_broken(self) -> int:
+        """Newly failing citations other than changed ones (placeholder, blocked, error included)."""
+        return sum(item.verdict != Verdict.CHANGED for item in self.new)
+
+    @property
+    def changed(self) -> int:
+        return sum(item.verdict == Verdict.CHANGED for item in self.new)
+
+    @property
+    def subject(self) -> str:
+        """The counts and the title, on one line whatever the title holds."""
+        line = (f"{self.newly_broken} newly broken, {self.changed} changed, {len(self.still)} still broken, "
+                f"{len(self.fixed)} fixed — {self.title}")
+        return " ".join(line.split())
+
+    def trend(self, verdict: str) -> str:
+        """'+2', '-1' or '' (unchanged, or no previous run) against the previous run."""
+        if self.previous_totals is None:
+            return ""
+        delta = self.totals.get(verdict, 0) - self.previous_totals.get(verdict, 0)
+        return f"{delta:+d}" if delta else ""
+
+
+def _parse(value: str) -> datetime:
+    return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def _item(row: ResultLike, first_failed: str | None = None, days: int | None = None, was: str | None = None) -> Item:
+    return Item(row.url, str(row.verdict), str(row.reason), row.detail, row.http_status, tuple(row.citations),
+                first_failed, days, was)
+
+
+def _totals(rows: Iterable[ResultLike]) -> dict[str, int]:
+    counts = {str(v): 0 for v in Verdict}
+    for row in rows:
+        counts[str(row.verdict)] = counts.get(str(row.verdict), 0) + 1
+    return counts
+
+
+def build_digest(rows: Sequence[ResultLike], since: str, now: str, *, title: str) -> Digest:
+    """The digest of the period [since, now] from the rows of the run it started from (the latest
+    finished before `since`) and of every run finished in it.
+
+    The latest run says what is failing now: newly when its failing streak began in the period,
+    still when before. Fixed means ok or redirected now after failing in an earlier run given."""
+    runs: dict[str, list[ResultLike]] = {}
+    for row in rows:
+        runs.setdefault(row.run_id, []).append(row)
+    order = sorted(runs, key=lambda run_id: runs[run_id][0].finished)  # stable: ties keep the given order
+    if not order:
+        return Digest(title, since, now, None, 0, (), (), (), _totals(()), None)
+    latest = runs[order[-1]]
+    was: dict[tuple[str, str], str] = {}
+    for run_id in order[:-1]:
+        for row in runs[run_id]:
+            if row.verdict in _FAILING:
+                was[(row.url, row.reference_id)] = str(row.verdict)
+    new, still, fixed = [], [], []
+    for row in latest:
+        if row.verdict in _FAILING:
+            first = row.first_failed or row.finished
+            if first >= since:
+                new.append(_item(row, first_failed=first))
+            else:
+                still.append(_item(row, first_failed=first, days=(_parse(now) - _parse(first)).days))
+        elif row.verdict in _GOOD and (row.url, row.reference_id) in was:
+            fixed.append(_item(row, was=was[(row.url, row.reference_id)]))
+    new.sort(key=lambda i: (_ORDER.get(i.verdict, len(_ORDER)), i.url))
+    still.sort(key=lambda i: (i.first_failed or "", i.url))
+    fixed.sort(key=lambda i: i.url)
+    previous = _totals(runs[order[-2]]) if len(order) > 1 else None
+    in_period = sum(runs[run_id][0].finished >= since for run_id in order)
+    return Digest(title, since, now, latest[0].finished, in_period, tuple(new), tuple(still), tuple(fixed),
+                  _totals(latest), previous)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _intro(digest: Digest) -> str:
+    period = f"{digest.since[:10]} to {digest.now[:10]}"
+    if digest.latest_run is None:
+        return f"{period}: no check has finished yet."
+    if not digest.runs_in_period:
+        return f"{period}: no check finished in this period; the latest finished {digest.latest_run}."
+    runs = "1 run" if digest.runs_in_period == 1 else f"{digest.runs_in_period} runs"
+    return f"{period}: {runs}, the latest finished {digest.latest_run}."
+
+
+def _why(item: Item) -> str:
+    return _one_line(f"{item.reason}: {item.detail}" if item.detail else item.reason)
+
+
+def _cited(citation: Citation) -> str:
+    return citation.location + (f"  “{_one_line(citation.text)}”" if citation.text.strip() else "")
+
+
+def render_text(digest: Digest) -> str:
+    """The plain-text part: the same sections as the HTML, readable in any mail client."""
+    lines = [f"linkcheck digest — {_one_line(digest.title)}", "", _intro(digest)]
+    sections = (("Newly broken or changed", digest.new), ("Still broken", digest.still), ("Fixed", digest.fixed))
+    for heading, items in sections:
+        lines += ["", f"{heading} ({len(items)})"]
+        if not items:
+            lines.append("  none")
+        for item in items:
+            if item.was is not None:
+                note = f"was {item.was}"
+            elif item.days is not None:
+                note = f"{_why(item)} — failing for {item.days} days (since {(item.first_failed or '')[:10]})"
+            else:
+                note = _why(item)
+            lines.append(f"  [{item.verdict}] {_one_line(item.url)} — {note}")
+            lines += [f"      {_cited(c)}" for c in item.citations]
+    lines += ["", "Latest run, by verdict" + (" (change since the previous run)" if digest.previous_totals else "")]
+    for verdict, count in digest.totals.items():
+        trend = digest.trend(verdict)
+        lines.append(f"  {verdict:<12} {count:>5}" + (f"  ({trend})" if trend else ""))
+    return "\n".join(lines) + "\n"
+
+
+_HTML = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ d.subject }}</title>
+<style>
+body{margin:0;padding:16px;background:#f3f4f6;color:#111827;
+font:14px/1.45 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
+.page{max-width:1120px;margin:0 auto;background:#fff;padding:20px 24px;border:1px solid #e5e7eb}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 6px}.muted{color:#4b5563}
+table{border-collapse:collapse;width:100%;margin:4px 0 8px}
+th{text-align:left;background:#f9fafb;border-bottom:2px solid #d1d5db;font-size:12px;text-transform:uppercase;
+letter-spacing:.03em;color:#374151;padding:4px 8px}
+td{border-bottom:1px solid #e5e7eb;vertical-align:top;padding:4px 8px;overflow-wrap:anywhere}td.n{text-align:right}
+.url,code{font-family:ui-monospace,Menlo,Consolas,"Liberation Mono",monospace;font-size:12.5px}
+.url{word-break:break-all}
+.v{font-weight:600;white-space:nowrap}.broken,.changed,.placeholder{color:#b91c1c}.blocked,.error{color:#a16207}
+.ok,.redirected{color:#15803d}
+</style></head>
+<body><div class="page">
+<h1>linkcheck digest — {{ d.title }}</h1>
+<p class="muted">{{ intro }}</p>
+{% for heading, items in sections %}
+<h2>{{ heading }} ({{ items|length }})</h2>
+{% if items %}<table>
+<tr><th>verdict</th><th>URL</th><th>why</th><th>cited at</th></tr>
+{% for i in items %}<tr><td class="v {{ i.verdict }}">{{ i.verdict }}</td>
+<td class="url">{% if i.url is web %}<a href="{{ i.url }}">{{ i.url }}</a>{% else %}{{ i.url }}{% endif %}</td>
+<td>{% if i.was %}was {{ i.was }}{% else %}{{ i.reason }}{% if i.detail %}: {{ i.detail }}{% endif %}
+{% if i.days is not none %}<br><span class="muted">failing for {{ i.days }} days, since {{ i.first_failed[:10] }}
+</span>{% endif %}{% endif %}</td>
+<td>{% for c in i.citations %}<code>{{ c.location }}</code>{% if c.text.strip() %} “{{ c.text }}”{% endif %}
+{% if not loop.last %}<br>{% endif %}{% else %}—{% endfor %}</td></tr>
+{% endfor %}</table>{% else %}<p class="muted">None.</p>{% endif %}
+{% endfor %}
+<h2>Latest run, by verdict</h2>
+<table><tr><th>verdict</th><th>count</th>{% if d.previous_totals %}<th>since the previous run</th>{% endif %}</tr>
+{% for verdict, count in d.totals.items() %}<tr><td class="v {{ verdict }}">{{ verdict }}</td>
+<td class="n">{{ count }}</td>{% if d.previous_totals %}<td class="n">{{ d.trend(verdict) }}</td>{% endif %}</tr>
+{% endfor %}</table>
+</div></body></html>
+"""
+
+# Everything rendered comes from documents and servers, so autoescape is on for every value.
+_ENV = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_ENV.tests["web"] = lambda url: isinstance(url, str) and url.lower().startswith(("http://", "https://"))
+_TEMPLATE = _ENV.from_string(_HTML)
+
+
+def render_html(digest: Digest) -> str:
+    """The HTML part: one self-contained page (inline CSS, no images or scripts)."""
+    sections = (("Newly broken or changed", digest.new), ("Still broken", digest.still), ("Fixed", digest.fixed))
+    return _TEMPLATE.render(d=digest, intro=_intro(digest), sections=sections)
