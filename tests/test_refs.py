@@ -108,9 +108,9 @@ def test_plan_sync_of_the_shipped_register_and_submission() -> None:
     from linkcheck.pipeline import extract_documents
     _, citations = extract_documents([SUBMISSION])
     plan = plan_sync(SHIPPED.read_text(encoding="utf-8"), citations)
-    # Every placeholder stands for a registered source; only the footer's own link is missing.
-    assert added(plan) == [("ijmuk-org", "http://ijmuk.org/", None)]
-    assert plan.uncited == [] and plan.unchanged == 11
+    # Every placeholder stands for a registered source, and the footer's own link is registered.
+    assert added(plan) == []
+    assert plan.uncited == [] and plan.unchanged == 12
 
 
 # -- apply_sync ------------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ async def test_refs_sync_appends_and_keeps_every_written_line(web: tuple[Catalog
     after = (project / "references.yaml").read_text(encoding="utf-8")
     assert after.startswith(before) and in_order(before.splitlines(), after)
     config = load_config(project / "references.yaml")
-    assert len(config.references) == 13  # the update cites none of the others: named, never removed
+    assert len(config.references) == 14  # the update cites none of the others: named, never removed
     new = {r.url: r for r in config.references[11:]}
     assert {(r.title, r.cited_as) for r in new.values()} == {("Labour force brief", "labour brief"),
                                                                ("Handbook", "handbook")}
@@ -214,15 +214,15 @@ async def test_refs_sync_check_is_for_ci(project: Path) -> None:
     assert out_of_step.exit_code == 1
     assert Path("references.yaml").read_bytes() == before
     assert "not registered: https://who.int/new-report" in out_of_step.output
-    assert "not registered: http://ijmuk.org/" in out_of_step.output  # the submission's footer link
+    assert "not registered: https://ilo.org/estimates" in out_of_step.output
     synced = await cli("refs", "sync", "submissions", "--no-titles")
-    assert synced.exit_code == 0 and "added 3 references" in synced.output
+    assert synced.exit_code == 0 and "added 2 references" in synced.output
     in_step = await cli("refs", "sync", "--check", "submissions")
     assert in_step.exit_code == 0 and "in step" in in_step.output
 
 
 async def test_refs_sync_reads_the_registers_documents_and_reports_errors_in_one_line(project: Path) -> None:
-    assert (await cli("refs", "sync", "--check")).exit_code == 1  # http://IJMUK.org is not registered
+    assert (await cli("refs", "sync", "--check")).exit_code == 0  # the shipped register is in step
     missing = await cli("refs", "sync", "--references", "other.yaml")
     assert missing.exit_code == 2 and missing.output.count("\n") == 1 and "linkcheck init" in missing.output
 
