@@ -198,7 +198,7 @@ async def test_refs_sync_appends_and_keeps_every_written_line(web: tuple[Catalog
     assert after.startswith(before) and in_order(before.splitlines(), after)
     config = load_config(project / "references.yaml")
     assert len(config.references) == 14  # the update cites none of the others: named, never removed
-    new = {r.url: r for r in config.references[11:]}
+    new = {r.url: r for r in config.references[12:]}
     assert {(r.title, r.cited_as) for r in new.values()} == {("Labour force brief", "labour brief"),
                                                                ("Handbook", "handbook")}
     assert new[f"{base}/ok"].id == "127-0-0-1-ok" and new[f"{base}/page"].id == "127-0-0-1"  # "page" names nothing
