@@ -310,17 +310,20 @@ def test_equivalent_documents_give_the_same_citations() -> None:
 
     markdown = "\n\n".join(f"Cited: [{text}]({url})" for url, text in SAME_CITATIONS)
     html = "".join(f'<p>Cited: <a href="{escape(url)}">{text}</a></p>\n' for url, text in SAME_CITATIONS)
-    pdf = _pdf([[item for i, (url, text) in enumerate(SAME_CITATIONS)
-                 for item in ((72, 700 - 20 * i, "Cited:", None), (110, 700 - 20 * i, text, url))]])
+    # The PDF puts each citation on a page of its own, so that pages are checked too.
+    pdf = _pdf([[(72, 700, "Cited:", None), (110, 700, text, url)] for url, text in SAME_CITATIONS])
     by_format = {
         "markdown": extract_markdown(markdown, "d"),
         "html": extract_html(html, "d"),
         "docx": extract_docx(_docx(SAME_CITATIONS), "d"),
         "pdf": extract_pdf(pdf, "d"),
     }
+    # Where each citation stands: Markdown and HTML by line, Word by paragraph, PDF by page.
+    locations = {"markdown": ["d:1", "d:3", "d:5"], "html": ["d:1", "d:2", "d:3"],
+                 "docx": ["d:1", "d:2", "d:3"], "pdf": ["d:page 1", "d:page 2", "d:page 3"]}
     for name, citations in by_format.items():
-        assert {(c.url, c.text) for c in citations} == set(SAME_CITATIONS), name
-        assert len(citations) == len(SAME_CITATIONS), name
+        assert [(c.url, c.text) for c in citations] == SAME_CITATIONS, name
+        assert [c.location for c in citations] == locations[name], name
 
 
 # --- files, folders and errors ------------------------------------------------------------
