@@ -6,7 +6,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -27,6 +26,7 @@ from .errors import LinkcheckError
 from .evidence import Page, is_html, soft_404_phrase
 from .extract.html import parse_html
 from .fetch import Fetcher
+from .files import write_atomic
 from .model import Citation, FetchOutcome
 from .urls import normalise, placeholder_reason, split_fragment
 
@@ -291,15 +291,7 @@ def apply_sync(path: Path, plan: SyncPlan, titles: Mapping[str, str]) -> str:
     text = _append(raw.replace("\r\n", "\n"), plan.added, titles, str(path))
     if "\r\n" in raw:
         text = text.replace("\n", "\r\n")
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:  # a crash mid-write leaves the old register whole
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(temp, path.stat().st_mode & 0o7777)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text)  # a crash mid-write leaves the old register whole
     return text
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from linkcheck import history as hist
+from linkcheck.history import schema
 from linkcheck.errors import InputError
 from linkcheck.history import History, TrendInfo, compute_trend
 from linkcheck.model import Reason, Result, Snapshot, Verdict
@@ -105,11 +106,11 @@ def test_garbage_file_is_refused_and_left_alone(db: Path) -> None:
 def test_a_failing_migration_is_rolled_back_whole(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     History(db).close()
     bad = "CREATE TABLE extra (x INTEGER); INSERT INTO no_such_table VALUES (1);"
-    monkeypatch.setattr(hist, "MIGRATIONS", [*hist.MIGRATIONS, "CREATE TABLE fine (y);", bad])
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, "CREATE TABLE fine (y);", bad])
     with pytest.raises(InputError):
         History(db)
     conn = raw(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(hist.MIGRATIONS) - 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS) - 2
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not {"extra", "fine"} & tables
 
@@ -117,12 +118,12 @@ def test_a_failing_migration_is_rolled_back_whole(db: Path, monkeypatch: pytest.
 def test_migrations_apply_in_order(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     History(db).close()
     extra = "CREATE TABLE notes (n TEXT); -- a comment; with a semicolon\nINSERT INTO notes VALUES ('a;b');"
-    monkeypatch.setattr(hist, "MIGRATIONS", [*hist.MIGRATIONS, extra])
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, extra])
     History(db).close()
     History(db).close()  # already applied: nothing runs twice
     conn = raw(db)
     assert conn.execute("SELECT n FROM notes").fetchall() == [("a;b",)]
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(hist.MIGRATIONS)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS)
 
 
 # --------------------------------------------------------------------------- runs and results

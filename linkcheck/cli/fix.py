@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import stat
 import sys
-import tempfile
-from contextlib import suppress
 from pathlib import Path
 
 import click
 
 from ..errors import InputError
+from ..files import write_atomic
 from ..fix import Edit, fix_html, fix_markdown, instructions, plan_edits, robust_links, unified_diff
 from ..model import Verdict
 from ..pipeline import run_check
@@ -34,17 +31,9 @@ def _read(path: Path) -> str:
 
 def _write(path: Path, text: str) -> None:
     """Replace the file atomically: a reader sees the old document or the new one, never half of each."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8", errors="surrogateescape"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, stat.S_IMODE(path.stat().st_mode))
-        os.replace(temp, path)
+        write_atomic(path, text)
     except OSError as exc:
-        with suppress(OSError):
-            os.unlink(temp)
         raise InputError(str(path), f"cannot write: {(exc.strerror or type(exc).__name__).lower()}") from None
 
 

@@ -5,7 +5,6 @@ import email.policy
 import os
 import smtplib
 import ssl
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, LinkcheckError
+from ..files import write_atomic
 from .digest import Digest, render_html, render_text
 
 __all__ = ["DEFAULT_PORTS", "PASSWORD_ENV", "SECURITY", "USER_ENV", "EmailOptions", "SendError", "SmtpSettings",
@@ -132,20 +132,7 @@ def build_message(digest: Digest, sender: str, recipients: Sequence[str], subjec
 
 def write_eml(message: EmailMessage, path: Path) -> Path:
     """Write the message as it goes on the wire (CRLF), atomically: a reader never sees half of it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(Path(path), message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
 
 
 def _text(answer: bytes | str) -> str:

@@ -1,11 +1,10 @@
 """Report formats: a registry of renderers from a RunReport to text, and atomic writing."""
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from ..files import write_atomic
 from ..model import RunReport, Verdict
 from . import html as html_format
 from . import json as json_format
@@ -14,7 +13,7 @@ from . import markdown as markdown_format
 from . import sarif as sarif_format
 from . import text as text_format
 
-__all__ = ["FILENAMES", "FORMATS", "write_atomic", "write_reports"]
+__all__ = ["FILENAMES", "FORMATS", "write_reports"]
 
 Renderer = Callable[[RunReport], str]
 
@@ -29,21 +28,6 @@ FORMATS: dict[str, Renderer] = {
 }
 FILENAMES = {"html": "report.html", "json": "report.json", "junit": "junit.xml", "markdown": "report.md",
              "sarif": "report.sarif", "text": "report.txt"}
-
-
-def write_atomic(path: Path, data: str) -> None:
-    """Write beside the target and rename over it: a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_reports(report: RunReport, directory: Path, formats: Iterable[str], *,

@@ -2,229 +2,21 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import zlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .errors import InputError
-from .model import Citation, Reason, Result, Snapshot, Verdict
+from ..errors import InputError
+from ..model import Citation, Reason, Result, Snapshot, Verdict
+from .rows import CachedResult, ResultRow, RunRow, SnapshotRow, TimelineRow, TrendInfo
+from .schema import MIGRATIONS, check_time, migrate, parse_time, transaction
+from .trend import FAILING, compute_trend
 
-__all__ = ["CachedResult", "FAILING", "History", "MIGRATIONS", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow",
+__all__ = ["FAILING", "MIGRATIONS", "CachedResult", "History", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow",
            "TrendInfo", "compute_trend"]
-
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-_TIME_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
-
-# Verdicts that mean the evidence is not (or not verifiably) there; the rest do not count against a URL.
-FAILING = frozenset({"broken", "changed", "placeholder", "blocked", "error"})
-_GOOD = frozenset({"ok", "redirected"})
-_FLAKY_WINDOW = 5   # verdicts looked at, the current one included
-_FLAKY_FLIPS = 2    # failing/not-failing changes within the window that make a URL flaky
-
-# Migration N (1-based) takes a database from user_version N-1 to N. Append, never edit:
-# databases in the field have already run the old ones.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE runs (
-        id TEXT PRIMARY KEY, started TEXT NOT NULL,
-        finished TEXT,                  -- NULL: crashed, or still going
-        summary TEXT                    -- JSON {verdict: count}, set when finished
-    );
-    CREATE TABLE results (
-        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-        url TEXT NOT NULL,
-        reference_id TEXT NOT NULL DEFAULT '',  -- '' when none; placeholders all have url '#'
-        verdict TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL,
-        http_status INTEGER, final_url TEXT,
-        snapshot_sha256 TEXT, snapshot_warc TEXT, snapshot_offset INTEGER, snapshot_time TEXT,
-        PRIMARY KEY (run_id, url, reference_id)
-    );
-    CREATE INDEX results_by_identity ON results (url, reference_id);
-    CREATE TABLE snapshots (
-        id INTEGER PRIMARY KEY,
-        url TEXT NOT NULL, time TEXT NOT NULL, status INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,           -- of the payload, hex
-        digest TEXT NOT NULL,           -- WARC-Payload-Digest as written
-        warc TEXT NOT NULL, warc_offset INTEGER,
-        revisit INTEGER NOT NULL CHECK (revisit IN (0, 1)),
-        UNIQUE (warc, warc_offset)      -- a capture is its WARC record; times are only to the second
-    );
-    CREATE INDEX snapshots_by_url ON snapshots (url, time);
-    CREATE INDEX snapshots_by_payload ON snapshots (sha256, revisit, time);
-    -- zlib-compressed UTF-8 main text, once per payload
-    CREATE TABLE texts (sha256 TEXT PRIMARY KEY, text BLOB NOT NULL) WITHOUT ROWID;
-    CREATE TABLE baselines (url TEXT PRIMARY KEY, sha256 TEXT NOT NULL, time TEXT NOT NULL) WITHOUT ROWID;
-    """,
-    """
-    -- the WARC-Target-URI of the capture, which a revisit record must name
-    ALTER TABLE snapshots ADD COLUMN target_uri TEXT;
-    """,
-    """
-    -- JSON [{document, line, text[, page]}]: where the documents cite the URL (NULL before this column)
-    ALTER TABLE results ADD COLUMN citations TEXT;
-    """,
-]
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotRow:
-    """One capture in the index; `baseline` marks the capture later ones are compared with."""
-
-    url: str
-    time: str
-    status: int
-    sha256: str
-    digest: str
-    warc: str
-    offset: int | None
-    revisit: bool
-    baseline: bool
-    target_uri: str | None = None
-
-    @property
-    def snapshot(self) -> Snapshot:
-        return Snapshot(warc=self.warc, sha256=self.sha256, offset=self.offset, time=self.time)
-
-
-@dataclass(frozen=True, slots=True)
-class TrendInfo:
-    """How one citation has fared across runs (the history fields of a Result)."""
-
-    first_failed: str | None
-    consecutive_failures: int
-    last_ok: str | None
-    trend: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CachedResult:
-    """A recent ok verdict that lets a run skip fetching the URL again."""
-
-    verdict: Verdict
-    reason: Reason
-    detail: str
-    http_status: int | None
-    final_url: str | None
-    snapshot: Snapshot | None
-    checked_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineRow:
-    """One finished run's verdict on a URL."""
-
-    time: str
-    verdict: str
-    reason: str
-    http_status: int | None
-    detail: str
-    sha256: str | None
-    reference_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class RunRow:
-    """One run; `finished` is None when it never finished (it crashed or is still going)."""
-
-    id: str
-    started: str
-    finished: str | None
-    summary: dict[str, int]
-
-
-def _fails(verdict: str) -> bool:
-    return str(verdict) in FAILING
-
-
-def compute_trend(previous: Sequence[tuple[str, str]], current: str, now: str) -> TrendInfo:
-    """The history fields for a verdict, from (finished time, verdict) of earlier runs, oldest first.
-
-    Pure, so every streak and flip rule is tested without a database."""
-    previous = list(previous)
-    failing = _fails(current)
-    streak, streak_start = 0, None
-    for time, verdict in reversed(previous):
-        if not _fails(verdict):
-            break
-        streak, streak_start = streak + 1, time
-    if str(current) in _GOOD:
-        last_ok: str | None = now
-    else:
-        last_ok = next((t for t, v in reversed(previous) if str(v) in _GOOD), None)
-    window = [_fails(v) for _, v in previous[-(_FLAKY_WINDOW - 1):]] + [failing]
-    flips = sum(a != b for a, b in zip(window, window[1:], strict=False))
-    previous_failed = bool(previous) and _fails(previous[-1][1])
-    if flips >= _FLAKY_FLIPS:
-        trend: str | None = "flaky"
-    elif failing:
-        trend = "still" if previous_failed else "new"
-    else:
-        trend = "fixed" if previous_failed else None
-    if not failing:
-        return TrendInfo(None, 0, last_ok, trend)
-    return TrendInfo(streak_start if streak else now, streak + 1, last_ok, trend)
-
-
-def _check_time(value: str, what: str) -> None:
-    """Refuse times in any other shape: the queries compare them as strings."""
-    if not isinstance(value, str) or not _TIME_SHAPE.fullmatch(value):
-        raise ValueError(f"{what} must be YYYY-MM-DDThh:mm:ssZ, not {value!r}")
-    _parse_time(value)  # and a real date
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=timezone.utc)
-
-
-def _statements(script: str) -> Iterator[str]:
-    """Split a migration into statements, so it runs inside our transaction
-    (executescript would commit first)."""
-    buffer = ""
-    for piece in script.split(";"):
-        buffer += piece + ";"
-        if sqlite3.complete_statement(buffer):
-            if buffer.strip(" \t\r\n;"):
-                yield buffer
-            buffer = ""
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _user_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-
-def _migrate(conn: sqlite3.Connection, where: str) -> None:
-    """Bring the schema up to date, all pending migrations in one transaction."""
-    target = len(MIGRATIONS)
-    if _user_version(conn) == target:
-        return
-    with _transaction(conn):
-        version = _user_version(conn)  # another process may have migrated while we waited
-        if version > target:
-            raise InputError(where, f"made by a newer linkcheck (schema {version})")
-        for number in range(version + 1, target + 1):
-            for statement in _statements(MIGRATIONS[number - 1]):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
 
 
 # A row's baseline flag, per row and by index: a window over every baseline in one CTE made
@@ -274,7 +66,7 @@ class History:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
-            _migrate(conn, str(self.path))
+            migrate(conn, str(self.path))
         except sqlite3.Error as exc:
             conn.close()
             raise InputError(str(self.path), f"not a usable history database ({exc})") from exc
@@ -296,8 +88,8 @@ class History:
     # ------------------------------------------------------------------ runs and results
 
     def start_run(self, run_id: str, started: str) -> None:
-        _check_time(started, "started")
-        with _transaction(self._conn) as conn:
+        check_time(started, "started")
+        with transaction(self._conn) as conn:
             if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
                 raise ValueError(f"run {run_id!r} already exists")
             conn.execute("INSERT INTO runs (id, started) VALUES (?, ?)", (run_id, started))
@@ -305,8 +97,8 @@ class History:
     def finish_run(self, run_id: str, finished: str, summary: dict[str, int]) -> None:
         """Only finished runs count for trends, timelines and the cache: a crashed run's
         results may be a partial, unrepresentative sample."""
-        _check_time(finished, "finished")
-        with _transaction(self._conn) as conn:
+        check_time(finished, "finished")
+        with transaction(self._conn) as conn:
             cur = conn.execute("UPDATE runs SET finished = ?, summary = ? WHERE id = ?",
                                (finished, json.dumps(summary, sort_keys=True), run_id))
             if cur.rowcount != 1:
@@ -314,7 +106,7 @@ class History:
 
     def record_results(self, run_id: str, results: Sequence[Result]) -> None:
         """Store a batch atomically; a result recorded again in the same run replaces the earlier one."""
-        with _transaction(self._conn) as conn:
+        with transaction(self._conn) as conn:
             if not conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
                 raise ValueError(f"no run {run_id!r}: start_run first")
             conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -346,7 +138,7 @@ class History:
         if latest is None:
             return None
         run_id, finished = latest
-        if (_parse_time(now) - _parse_time(finished)).total_seconds() > max_age_seconds:
+        if (parse_time(now) - parse_time(finished)).total_seconds() > max_age_seconds:
             return None
         rows = self._conn.execute(
             "SELECT verdict, reason, detail, http_status, final_url, snapshot_sha256, snapshot_warc, "
@@ -387,10 +179,10 @@ class History:
         for url, snapshot, status, digest, revisit, target_uri in items:
             if snapshot.time is None:
                 raise ValueError("a snapshot needs its capture time to be indexed")
-            _check_time(snapshot.time, "snapshot time")
+            check_time(snapshot.time, "snapshot time")
             rows.append((url, snapshot.time, status, snapshot.sha256, digest, snapshot.warc, snapshot.offset,
                          int(revisit), target_uri))
-        with _transaction(self._conn) as conn:
+        with transaction(self._conn) as conn:
             conn.executemany(
                 "INSERT INTO snapshots (url, time, status, sha256, digest, warc, warc_offset, revisit, target_uri) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (warc, warc_offset) DO NOTHING", rows)
@@ -415,7 +207,7 @@ class History:
 
     def save_text(self, sha256: str, text: str) -> None:
         """Keep a payload's extracted main text; the first text stored for a payload stays."""
-        with _transaction(self._conn) as conn:
+        with transaction(self._conn) as conn:
             _save_text(conn, sha256, text)
 
     def text_for(self, sha256: str) -> str | None:
@@ -440,8 +232,8 @@ class History:
         return {url for (url,) in self._conn.execute("SELECT url FROM baselines")}
 
     def set_baseline(self, url: str, sha256: str, time: str) -> None:
-        _check_time(time, "baseline time")
-        with _transaction(self._conn) as conn:
+        check_time(time, "baseline time")
+        with transaction(self._conn) as conn:
             conn.execute(_SET_BASELINE, (url, sha256, time))
 
     def ensure_baseline(self, url: str, sha256: str, time: str) -> bool:
@@ -451,8 +243,8 @@ class History:
     def ensure_baselines(self, items: Sequence[tuple[str, str, str]]) -> int:
         """ensure_baseline for many (url, sha256, time) in one transaction; returns how many were set."""
         for _, _, time in items:
-            _check_time(time, "baseline time")
-        with _transaction(self._conn) as conn:
+            check_time(time, "baseline time")
+        with transaction(self._conn) as conn:
             before = conn.total_changes
             conn.executemany("INSERT INTO baselines VALUES (?, ?, ?) ON CONFLICT (url) DO NOTHING", items)
             return conn.total_changes - before
@@ -460,7 +252,7 @@ class History:
     def accept(self, url: str | None) -> list[str]:
         """Take each URL's latest capture (every URL's when `url` is None) as its new baseline:
         the change was reviewed and is fine. Returns the URLs that have a capture to accept."""
-        with _transaction(self._conn) as conn:
+        with transaction(self._conn) as conn:
             rows = conn.execute(
                 "SELECT url, sha256, time FROM ("
                 "  SELECT url, sha256, time, ROW_NUMBER() OVER ("
@@ -485,32 +277,12 @@ class History:
 
     def results_between(self, since: str, until: str) -> list[ResultRow]:
         """Every result of every run finished in [since, until], oldest run first."""
-        _check_time(since, "since")
-        _check_time(until, "until")
+        check_time(since, "since")
+        check_time(until, "until")
         rows = self._conn.execute(  # runs drive the search: results are found by run id, never scanned
             f"{_RESULT_SELECT} WHERE r.run_id IN (SELECT id FROM runs WHERE finished BETWEEN ? AND ?) "
             "ORDER BY runs.finished, runs.started, runs.rowid, r.url, r.reference_id", (since, until)).fetchall()
         return [_result_row_out(row) for row in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class ResultRow:
-    """One finished run's stored verdict on a citation, with where the documents cite it.
-
-    `first_failed` is when the citation's current streak of failing verdicts began, as of that
-    run (None when the row is not failing); it may lie long before any window asked for."""
-
-    run_id: str
-    finished: str
-    url: str
-    reference_id: str
-    verdict: str
-    reason: str
-    detail: str
-    http_status: int | None
-    final_url: str | None
-    citations: tuple[Citation, ...]
-    first_failed: str | None
 
 
 _FAILING_SQL = "(" + ", ".join(f"'{v}'" for v in sorted(FAILING)) + ")"

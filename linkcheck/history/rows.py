@@ -1,0 +1,94 @@
+"""The values the history database hands back: snapshots, runs, results, trends."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import Citation, Reason, Snapshot, Verdict
+
+__all__ = ["CachedResult", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow", "TrendInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRow:
+    """One capture in the index; `baseline` marks the capture later ones are compared with."""
+
+    url: str
+    time: str
+    status: int
+    sha256: str
+    digest: str
+    warc: str
+    offset: int | None
+    revisit: bool
+    baseline: bool
+    target_uri: str | None = None
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return Snapshot(warc=self.warc, sha256=self.sha256, offset=self.offset, time=self.time)
+
+
+@dataclass(frozen=True, slots=True)
+class TrendInfo:
+    """How one citation has fared across runs (the history fields of a Result)."""
+
+    first_failed: str | None
+    consecutive_failures: int
+    last_ok: str | None
+    trend: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CachedResult:
+    """A recent ok verdict that lets a run skip fetching the URL again."""
+
+    verdict: Verdict
+    reason: Reason
+    detail: str
+    http_status: int | None
+    final_url: str | None
+    snapshot: Snapshot | None
+    checked_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRow:
+    """One finished run's verdict on a URL."""
+
+    time: str
+    verdict: str
+    reason: str
+    http_status: int | None
+    detail: str
+    sha256: str | None
+    reference_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One run; `finished` is None when it never finished (it crashed or is still going)."""
+
+    id: str
+    started: str
+    finished: str | None
+    summary: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    """One finished run's stored verdict on a citation, with where the documents cite it.
+
+    `first_failed` is when the citation's current streak of failing verdicts began, as of that
+    run (None when the row is not failing); it may lie long before any window asked for."""
+
+    run_id: str
+    finished: str
+    url: str
+    reference_id: str
+    verdict: str
+    reason: str
+    detail: str
+    http_status: int | None
+    final_url: str | None
+    citations: tuple[Citation, ...]
+    first_failed: str | None

@@ -1,0 +1,47 @@
+"""How a citation fares across runs: new, still, fixed or flaky. Pure, so every rule is tested alone."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .rows import TrendInfo
+
+__all__ = ["FAILING", "compute_trend"]
+
+# Verdicts that mean the evidence is not (or not verifiably) there; the rest do not count against a URL.
+FAILING = frozenset({"broken", "changed", "placeholder", "blocked", "error"})
+_GOOD = frozenset({"ok", "redirected"})
+_FLAKY_WINDOW = 5   # verdicts looked at, the current one included
+_FLAKY_FLIPS = 2    # failing/not-failing changes within the window that make a URL flaky
+
+
+def _fails(verdict: str) -> bool:
+    return str(verdict) in FAILING
+
+
+def compute_trend(previous: Sequence[tuple[str, str]], current: str, now: str) -> TrendInfo:
+    """The history fields for a verdict, from (finished time, verdict) of earlier runs, oldest first.
+
+    Pure, so every streak and flip rule is tested without a database."""
+    previous = list(previous)
+    failing = _fails(current)
+    streak, streak_start = 0, None
+    for time, verdict in reversed(previous):
+        if not _fails(verdict):
+            break
+        streak, streak_start = streak + 1, time
+    if str(current) in _GOOD:
+        last_ok: str | None = now
+    else:
+        last_ok = next((t for t, v in reversed(previous) if str(v) in _GOOD), None)
+    window = [_fails(v) for _, v in previous[-(_FLAKY_WINDOW - 1):]] + [failing]
+    flips = sum(a != b for a, b in zip(window, window[1:], strict=False))
+    previous_failed = bool(previous) and _fails(previous[-1][1])
+    if flips >= _FLAKY_FLIPS:
+        trend: str | None = "flaky"
+    elif failing:
+        trend = "still" if previous_failed else "new"
+    else:
+        trend = "fixed" if previous_failed else None
+    if not failing:
+        return TrendInfo(None, 0, last_ok, trend)
+    return TrendInfo(streak_start if streak else now, streak + 1, last_ok, trend)
