@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install install-test bench conformance clean
+.PHONY: run test lint install install-test bench conformance clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,13 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(BIN)/linkcheck check --format markdown || [ $$? -eq 1 ]
 
-test: install-test $(REPLAY)/.installed
+test: install-test $(REPLAY)/.installed lint
 	$(BIN)/python -m pytest -q
+
+# Style and types: ruff (pyproject.toml) and mypy --strict on the package.
+lint: install-test
+	$(BIN)/ruff check linkcheck
+	$(BIN)/mypy linkcheck
 
 bench: install
 	$(BIN)/python benchmarks/bench_check.py

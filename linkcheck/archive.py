@@ -134,7 +134,7 @@ def _response_headers(headers: Sequence[tuple[str, str]], stored: int) -> list[t
 
 
 def _record(writer: WARCWriter, kind: str, date: str, uri: str = "", payload: bytes = b"",
-            http: StatusAndHeaders | None = None, **extra: str) -> ArcWarcRecord:
+            http: StatusAndHeaders | None = None, *, truncated: bool = False, **extra: str) -> ArcWarcRecord:
     """A record whose length and sha256 digests are given, so warcio neither buffers the payload
     nor adds digests of its own (sha1). `extra` names WARC headers with "_" for "-"."""
     block = payload
@@ -144,6 +144,7 @@ def _record(writer: WARCWriter, kind: str, date: str, uri: str = "", payload: by
     fields = {"WARC-Type": kind, "WARC-Record-ID": StatusAndHeadersParser.make_warc_id(),
               "WARC-Date": date, **({"WARC-Target-URI": uri} if uri else {}),
               **{name.replace("_", "-"): value for name, value in extra.items()},
+              **({"WARC-Truncated": "length"} if truncated else {}),
               "WARC-Block-Digest": payload_digest(block)}
     if kind != "warcinfo":
         fields.setdefault("WARC-Payload-Digest", payload_digest(payload))
@@ -211,14 +212,15 @@ class WarcWriter:
                                            if status in HTTPStatus._value2member_map_ else "")
         http = StatusAndHeaders(f"{status} {_clean(reason)}".strip(),
                                 _response_headers(outcome.headers, len(body)), protocol=protocol)
-        extra = {"WARC_Truncated": "length"} if outcome.body_truncated else {}
+        truncated = outcome.body_truncated
         # A revisit says "same bytes as the original": if the digest disagrees, keep the bytes.
         if original is not None and _digest_matches(original.digest, body):
             main = _record(self._warcio, "revisit", date, uri, http=http, WARC_Profile=_REVISIT_PROFILE,
                            WARC_Refers_To_Target_URI=target_uri(original.url),
-                           WARC_Refers_To_Date=original.date, WARC_Payload_Digest=original.digest, **extra)
+                           WARC_Refers_To_Date=original.date, WARC_Payload_Digest=original.digest,
+                           truncated=truncated)
         else:
-            main = _record(self._warcio, "response", date, uri, body, http, **extra)
+            main = _record(self._warcio, "response", date, uri, body, http, truncated=truncated)
         parts = urlsplit(uri)
         headers = [(name, REDACTED if name.lower() in _SECRET_REQUEST else _clean(value))
                    for name, value in outcome.request_headers]

@@ -24,15 +24,16 @@ def collect(citations: Iterable[Citation], references: Iterable[Reference]) -> l
     references = list(references)
     by_url: dict[str, Reference] = {}
     by_anchor: dict[str, Reference] = {}
-    for ref in references:
-        if ref.url:
-            by_url.setdefault(normalise(ref.url), ref)
-        if ref.cited_as:
-            by_anchor.setdefault(anchor_key(ref.cited_as), ref)
+    for registered in references:
+        if registered.url:
+            by_url.setdefault(normalise(registered.url), registered)
+        if registered.cited_as:
+            by_anchor.setdefault(anchor_key(registered.cited_as), registered)
 
     groups: dict[tuple[str, str], list[Citation]] = {}
     refs: dict[tuple[str, str], Reference | None] = {}
     for citation in citations:
+        ref: Reference | None
         if placeholder_reason(citation.url) is not None:
             url = citation.url.strip()
             ref = by_anchor.get(anchor_key(citation.text))
@@ -52,7 +53,7 @@ def collect(citations: Iterable[Citation], references: Iterable[Reference]) -> l
     # A reference whose URL is cited (with or without a fragment) is checked there; one that
     # only a placeholder stands for is still checked on its own.
     attached = {ref.id for key, ref in refs.items() if ref is not None and not key[1]}
-    for url, ref in by_url.items():
-        if ref.id not in attached:
-            targets.append(Target(url=url, reference=ref))
+    for url, registered in by_url.items():
+        if registered.id not in attached:
+            targets.append(Target(url=url, reference=registered))
     return targets

@@ -142,11 +142,11 @@ def _text(doc: _Doc, node: Node, name: str) -> str:
     value = _scalar(doc, node, name, (str,), "a string")
     if not value.strip():
         doc.fail(node, f"{name}: must not be empty")
-    return value
+    return str(value)
 
 
 def _boolean(doc: _Doc, node: Node, name: str) -> bool:
-    return _scalar(doc, node, name, (bool,), "true or false")
+    return bool(_scalar(doc, node, name, (bool,), "true or false"))
 
 
 def _integer(minimum: int) -> _Check:
@@ -154,7 +154,7 @@ def _integer(minimum: int) -> _Check:
         value = _scalar(doc, node, name, (int,), "an integer")
         if value < minimum:
             doc.fail(node, f"{name}: must be >= {minimum}, got {value}")
-        return value
+        return int(value)
     return check
 
 
@@ -187,13 +187,13 @@ def _status(doc: _Doc, node: Node, name: str) -> int:
     value = _scalar(doc, node, name, (int,), "an HTTP status code")
     if not 100 <= value <= 599:
         doc.fail(node, f"{name}: HTTP status must be 100-599, got {value}")
-    return value
+    return int(value)
 
 
 def _mapping(doc: _Doc, node: Node, name: str) -> dict[str, Any]:
     if not isinstance(node, MappingNode):
         doc.fail(node, f"{name}: expected a mapping, got {doc.describe(node)}")
-    return doc.value(node)
+    return dict(doc.value(node))
 
 
 def _list_of(item: _Check) -> _Check:
@@ -228,7 +228,7 @@ def _version(doc: _Doc, node: Node, name: str) -> int:
     value = _scalar(doc, node, name, (int,), "an integer")
     if value != FORMAT_VERSION:
         doc.fail(node, f"{name}: unsupported version {value} (this linkcheck reads version {FORMAT_VERSION})")
-    return value
+    return int(value)
 
 
 _SETTINGS: dict[str, _Check] = {

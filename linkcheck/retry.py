@@ -37,7 +37,7 @@ def backoff(attempt: int, rng: random.Random, base: float = 0.5, cap: float = 8.
     """Exponential backoff with equal jitter: half fixed, half random, so that many links to
     one struggling host do not come back in lockstep."""
     ceiling = min(cap, base * (2 ** attempt))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+    return float(ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
 def retry_delay(outcome: FetchOutcome, attempt: int, retries: int, retry_after_cap: float,

@@ -41,7 +41,7 @@ def _extractor(suffix: str) -> Callable[[bytes, str], list[Citation]] | None:
     module, name, takes_text = entry
     function = getattr(importlib.import_module(f"linkcheck.extract.{module}"), name)
     if takes_text:
-        return lambda data, document: function(_decode_text(data), document)  # type: ignore[no-any-return]
+        return lambda data, document: function(_decode_text(data), document)
     return function  # type: ignore[no-any-return]
 
 

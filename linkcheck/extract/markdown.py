@@ -36,7 +36,7 @@ def _make_parser() -> MarkdownIt:
     """
     md = MarkdownIt("commonmark", {"linkify": True}).enable("linkify").use(footnote_plugin)
     md.normalizeLink = _keep  # type: ignore[method-assign]
-    md.normalizeLinkText = _keep  # type: ignore[method-assign]
+    md.normalizeLinkText = _keep  # type: ignore[method-assign,assignment]
     md.validateLink = _accept  # type: ignore[method-assign]
     return md
 

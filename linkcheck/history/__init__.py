@@ -35,8 +35,10 @@ _SET_BASELINE = ("INSERT INTO baselines VALUES (?, ?, ?) "
                  "ON CONFLICT (url) DO UPDATE SET sha256 = excluded.sha256, time = excluded.time")
 
 
-def _snapshot_row(row: tuple) -> SnapshotRow:
-    return SnapshotRow(*row[:7], revisit=bool(row[7]), baseline=bool(row[8]), target_uri=row[9])
+def _snapshot_row(row: tuple[Any, ...]) -> SnapshotRow:
+    url, time, status, sha256, digest, warc, offset, revisit, baseline, target_uri = row
+    return SnapshotRow(url, time, status, sha256, digest, warc, offset, revisit=bool(revisit),
+                       baseline=bool(baseline), target_uri=target_uri)
 
 
 def _save_text(conn: sqlite3.Connection, sha256: str, text: str) -> None:
@@ -44,7 +46,7 @@ def _save_text(conn: sqlite3.Connection, sha256: str, text: str) -> None:
                  (sha256, zlib.compress(text.encode("utf-8"))))
 
 
-def _result_row(run_id: str, r: Result) -> tuple:
+def _result_row(run_id: str, r: Result) -> tuple[Any, ...]:
     s = r.snapshot
     return (run_id, r.url, r.reference_id or "", str(r.verdict), str(r.reason), r.detail, r.http_status,
             r.final_url, s.sha256 if s else None, s.warc if s else None, s.offset if s else None,
@@ -177,8 +179,8 @@ class History:
         """Index captures (url, snapshot, status, digest, revisit, target URI) in one transaction."""
         rows = []
         for url, snapshot, status, digest, revisit, target_uri in items:
-            if snapshot.time is None:
-                raise ValueError("a snapshot needs its capture time to be indexed")
+            if snapshot.time is None or snapshot.offset is None:
+                raise ValueError("a snapshot needs its capture time and WARC offset to be indexed")
             check_time(snapshot.time, "snapshot time")
             rows.append((url, snapshot.time, status, snapshot.sha256, digest, snapshot.warc, snapshot.offset,
                          int(revisit), target_uri))
@@ -187,7 +189,7 @@ class History:
                 "INSERT INTO snapshots (url, time, status, sha256, digest, warc, warc_offset, revisit, target_uri) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (warc, warc_offset) DO NOTHING", rows)
 
-    def _select(self, where: str, params: tuple, tail: str) -> list[SnapshotRow]:
+    def _select(self, where: str, params: tuple[Any, ...], tail: str) -> list[SnapshotRow]:
         rows = self._conn.execute(f"{_SNAPSHOT_SELECT} WHERE {where} {tail}", params).fetchall()
         return [_snapshot_row(row) for row in rows]
 

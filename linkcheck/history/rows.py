@@ -18,7 +18,7 @@ class SnapshotRow:
     sha256: str
     digest: str
     warc: str
-    offset: int | None
+    offset: int
     revisit: bool
     baseline: bool
     target_uri: str | None = None
