@@ -105,6 +105,10 @@ class Citation:
             out["page"] = self.page
         return out
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any], url: str) -> Citation:
+        return cls(data["document"], data.get("line"), data.get("text", ""), url, data.get("page"))
+
     @property
     def location(self) -> str:
         """`file:line` (or `file:page N`) for people reading a report."""
@@ -151,6 +155,10 @@ class Hop:
 
     def to_json(self) -> dict[str, Any]:
         return {"url": self.url, "status": self.status}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Hop:
+        return cls(data["url"], data["status"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +213,12 @@ class Snapshot:
             out["time"] = self.time
         return out
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Snapshot | None:
+        if data is None:
+            return None
+        return cls(data["warc"], data["sha256"], data.get("offset"), data.get("time"))
+
 
 @dataclass(frozen=True, slots=True)
 class Result:
@@ -254,6 +268,21 @@ class Result:
             out["changes"] = list(self.changes)
         return out
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Result:
+        """A result as report.json spells it (the inverse of to_json)."""
+        url = data["url"]
+        return cls(
+            url=url, verdict=Verdict(data["verdict"]), reason=Reason(data["reason"]), detail=data["detail"],
+            http_status=data.get("http_status"), final_url=data.get("final_url"),
+            redirects=tuple(Hop.from_json(h) for h in data.get("redirects", ())),
+            citations=tuple(Citation.from_json(c, url) for c in data.get("citations", ())),
+            reference_id=data.get("reference_id"), snapshot=Snapshot.from_json(data.get("snapshot")),
+            archived_url=data.get("archived_url"), suggested_url=data.get("suggested_url"),
+            first_failed=data.get("first_failed"), consecutive_failures=data.get("consecutive_failures", 0),
+            last_ok=data.get("last_ok"), trend=data.get("trend"), similarity=data.get("similarity"),
+            changes=tuple(data.get("changes", ())))
+
 
 @dataclass(frozen=True, slots=True)
 class RunReport:
@@ -279,12 +308,24 @@ class RunReport:
     def failing(self, fail_on: frozenset[Verdict]) -> list[Result]:
         return [r for r in self.results if r.verdict in fail_on]
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunReport:
+        """A report read back from report.json, to render it again in other formats."""
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"report schema {data.get('schema_version')!r}, this linkcheck reads {SCHEMA_VERSION}")
+        run = data["run"]
+        return cls(id=run["id"], started=run["started"], finished=run["finished"], tool_version=run["tool_version"],
+                   results=tuple(Result.from_json(r) for r in data["results"]), offline=run.get("offline", False),
+                   documents=tuple(run.get("documents", ())),
+                   previous_runs=tuple((t, dict(s)) for t, s in run.get("previous_runs", ())))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "run": {"id": self.id, "started": self.started, "finished": self.finished,
                     "tool_version": self.tool_version, "offline": self.offline,
-                    "documents": list(self.documents)},
+                    "documents": list(self.documents),
+                    "previous_runs": [[t, s] for t, s in self.previous_runs]},
             "summary": self.summary,
             "results": [r.to_json() for r in self.results],
         }

@@ -217,4 +217,5 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
             store.finish(report.results, report.finished, report.summary)
             report = replace(report, results=tuple(
                 replace(r, snapshot=store.display(r.snapshot)) if r.snapshot else r for r in report.results))
+            store.keep_report(report)
     return report

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -13,10 +14,11 @@ from types import TracebackType
 from . import content
 from .archive import Original, WarcWriter, payload_digest, read_capture, sha256_hex, target_uri, warc_date
 from .classify import Comparison
+from .files import write_atomic
 from .history import CachedResult, History, SnapshotRow, compute_trend
-from .model import FetchOutcome, Result, Snapshot, Target, Verdict
+from .model import FetchOutcome, Result, RunReport, Snapshot, Target, Verdict
 
-__all__ = ["EvidenceStore", "archive_dir", "history_path", "quote_comparison", "utc_now"]
+__all__ = ["EvidenceStore", "archive_dir", "history_path", "last_report_path", "quote_comparison", "utc_now"]
 
 _GOOD = frozenset({Verdict.OK, Verdict.REDIRECTED})
 _INDEX_BATCH = 256
@@ -32,6 +34,11 @@ def history_path(state_dir: Path) -> Path:
 
 def archive_dir(state_dir: Path) -> Path:
     return state_dir / "archive"
+
+
+def last_report_path(state_dir: Path) -> Path:
+    """The last run's report.json, kept so that `linkcheck report` can render it again."""
+    return state_dir / "last-report.json"
 
 
 def _seconds_between(earlier: str, later: str) -> float:
@@ -210,6 +217,9 @@ class EvidenceStore:
         self._db.ensure_baselines([(_fetched_url(r), r.snapshot.sha256, r.snapshot.time or finished)
                                    for r in results if r.verdict in _GOOD and r.snapshot is not None])
         self._db.finish_run(self.run_id, finished, summary)
+
+    def keep_report(self, report: RunReport) -> None:
+        write_atomic(last_report_path(self.state_dir), json.dumps(report.to_json(), indent=1, ensure_ascii=False))
 
     def display(self, snapshot: Snapshot) -> Snapshot:
         """The snapshot as a report shows it: the WARC's path from the working folder."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,22 @@ def test_state_commands_without_history_are_one_line_errors(checked: Path) -> No
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 2 and "no history yet" in result.output
         assert len(result.output.strip().splitlines()) == 1
+
+
+async def test_report_renders_the_last_run_again_without_a_request(web: tuple[Catalogue, str], checked: Path) -> None:
+    catalogue, base = web
+    await _check_twice(base)
+    first = json.loads(Path("reports/report.json").read_text())
+    requests = len(catalogue.log)
+    shutil.rmtree("reports")
+    again = await cli("report", "--format", "html,junit")
+    assert again.exit_code == 1 and "BROKEN (1)" in again.output  # the same verdicts, the same exit status
+    assert len(catalogue.log) == requests
+    assert json.loads(Path("reports/report.json").read_text()) == first
+    assert {p.name for p in Path("reports").iterdir()} == {"report.json", "report.html", "junit.xml"}
+
+
+def test_report_without_a_run_is_a_one_line_error(checked: Path) -> None:
+    result = CliRunner().invoke(main, ["report"])
+    assert result.exit_code == 2 and "no run kept yet" in result.output
+    assert len(result.output.strip().splitlines()) == 1

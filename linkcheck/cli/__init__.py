@@ -18,4 +18,4 @@ def main() -> None:
 
 
 
-from . import check, email, fix, refs, state  # noqa: E402,F401  - the commands register on `main`
+from . import check, email, fix, refs, report, state  # noqa: E402,F401  - the commands register on `main`
