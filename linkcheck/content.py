@@ -10,7 +10,6 @@ import unicodedata
 from typing import Any
 
 import lxml.html
-from pypdf import PdfReader
 
 from linkcheck.extract.html import parse_html
 
@@ -115,6 +114,8 @@ def _decode_text(body: bytes, charset: str | None) -> str:
 def _pdf_text(body: bytes) -> str:
     """Every page's text; "" for a PDF pypdf cannot open, since a broken archive is not an error here."""
     try:
+        from pypdf import PdfReader  # on first PDF: most runs never read one
+
         reader = PdfReader(io.BytesIO(body))
         if reader.is_encrypted and not reader.decrypt(""):
             return ""

@@ -24,7 +24,6 @@ from .model import Citation, ErrorKind, FetchOutcome, Reason, Result, RunReport,
 from .policy import AddressPolicy, Gate, ip_is_public
 from .store import EvidenceStore, quote_comparison
 from .urls import is_relative, placeholder_reason, split_fragment
-from .wayback import ArchivedCopies, ArchiveEndpoints
 
 __all__ = ["extract_documents", "run_check"]
 
@@ -124,6 +123,8 @@ async def _with_archived_copies(results: list[Result], store: EvidenceStore, set
     failing = [r for r in results if r.verdict in _COPYABLE and r.url.startswith(("http://", "https://"))]
     if not failing:
         return results
+    from .wayback import ArchivedCopies, ArchiveEndpoints  # requests, only when something failed
+
     good = {r.url: row for r in failing if (row := store.last_good(r)) is not None}
     replay = settings.archive_replay_url
     own = {url: f"{replay.rstrip('/')}/{''.join(c for c in row.time if c.isdigit())}/{row.target_uri or url}"

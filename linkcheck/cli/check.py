@@ -14,7 +14,6 @@ from ..model import RunReport, Verdict
 from ..pipeline import extract_documents, run_check
 from ..reports import FILENAMES, FORMATS, text, write_reports
 from ..reports.github import emit_github
-from ..wayback import ArchiveEndpoints, credentials_from_env, new_session, save_page_now
 from . import main
 from .options import Progress, boundary, duration, in_ci, load, split, state, verdicts
 
@@ -101,6 +100,7 @@ def extract(paths: tuple[Path, ...], as_json: bool) -> None:
 
 def _save_evidence(report: RunReport, settings: Settings, quiet: bool) -> None:
     """Save Page Now for every ok web source, so that a public copy exists before it rots."""
+    from ..wayback import ArchiveEndpoints, credentials_from_env, new_session, save_page_now
     urls = [r.final_url or r.url for r in report.results
             if r.verdict is Verdict.OK and r.url.startswith(("http://", "https://"))]
     key, secret = credentials_from_env()

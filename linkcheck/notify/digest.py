@@ -1,14 +1,16 @@
 """The periodic digest: what broke, what is still broken and what was fixed, from history rows (pure)."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol
-
-from jinja2 import Environment, StrictUndefined
+from typing import TYPE_CHECKING, Protocol
 
 from ..model import Citation, Verdict
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = ["Digest", "Item", "ResultLike", "build_digest", "render_html", "render_text"]
 
@@ -239,12 +241,17 @@ td{border-bottom:1px solid #e5e7eb;vertical-align:top;padding:4px 8px;overflow-w
 """
 
 # Everything rendered comes from documents and servers, so autoescape is on for every value.
-_ENV = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-_ENV.tests["web"] = lambda url: isinstance(url, str) and url.lower().startswith(("http://", "https://"))
-_TEMPLATE = _ENV.from_string(_HTML)
+@functools.cache
+def _template() -> jinja2.Template:
+    """Built on first use, so that importing the digest does not load Jinja2."""
+    from jinja2 import Environment, StrictUndefined
+
+    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.tests["web"] = lambda url: isinstance(url, str) and url.lower().startswith(("http://", "https://"))
+    return env.from_string(_HTML)
 
 
 def render_html(digest: Digest) -> str:
     """The HTML part: one self-contained page (inline CSS, no images or scripts)."""
     sections = (("Newly broken or changed", digest.new), ("Still broken", digest.still), ("Fixed", digest.fixed))
-    return _TEMPLATE.render(d=digest, intro=_intro(digest), sections=sections)
+    return str(_template().render(d=digest, intro=_intro(digest), sections=sections))

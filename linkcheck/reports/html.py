@@ -1,14 +1,17 @@
 """report.html: one self-contained page (inline CSS and SVG, no script) for browsers and mail clients."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from ..model import Citation, Reason, Result, RunReport, Verdict
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = ["COLOURS", "PLAIN_REASONS", "PLAIN_VERDICTS", "is_linkable", "plain_reason", "render"]
 
@@ -180,7 +183,11 @@ def _history(result: Result) -> list[str]:
     return notes
 
 
-def _environment() -> Environment:
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """Built on first use: a run that writes no HTML never loads Jinja2."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     env = Environment(loader=PackageLoader("linkcheck.reports", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       undefined=StrictUndefined, finalize=_clean, trim_blocks=True, lstrip_blocks=True,
@@ -192,15 +199,12 @@ def _environment() -> Environment:
     return env
 
 
-_ENV = _environment()
-
-
 def render(report: RunReport) -> str:
     """The whole report as one HTML page; the same report always gives the same bytes."""
     groups = [(v, [r for r in report.results if r.verdict is v]) for v in Verdict if v is not Verdict.OK]
     bars = _bars(report)
     shown = [v for v in Verdict if any(s.verdict == v for b in bars for s in b.segments)]
-    return _ENV.get_template("report.html.j2").render(
+    return _environment().get_template("report.html.j2").render(
         report=report, summary=report.summary, verdicts=list(Verdict), colours={str(k): c for k, c in COLOURS.items()},
         chart_colours={str(k): c for k, c in _CHART_COLOURS.items()},
         plain_verdicts={str(k): t for k, t in PLAIN_VERDICTS.items()},
