@@ -219,7 +219,8 @@ class EvidenceStore:
         self._db.finish_run(self.run_id, finished, summary)
 
     def keep_report(self, report: RunReport) -> None:
-        write_atomic(last_report_path(self.state_dir), json.dumps(report.to_json(), separators=(",", ":"), ensure_ascii=False))
+        compact = json.dumps(report.to_json(), separators=(",", ":"), ensure_ascii=False)
+        write_atomic(last_report_path(self.state_dir), compact)
 
     def display(self, snapshot: Snapshot) -> Snapshot:
         """The snapshot as a report shows it: the WARC's path from the working folder."""
