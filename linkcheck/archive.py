@@ -11,7 +11,7 @@ import secrets
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import BinaryIO
@@ -26,6 +26,7 @@ from warcio.warcwriter import WARCWriter
 from . import __version__
 from .errors import InputError
 from .model import FetchOutcome, Snapshot
+from .times import format_time, utc_now
 
 __all__ = ["REDACTED", "Original", "StoredCapture", "WarcWriter", "export", "iter_records",
            "payload_digest", "read_capture", "sha256_hex", "target_uri", "warc_date"]
@@ -105,10 +106,7 @@ def warc_date(value: str) -> str:
     """`YYYY-MM-DDThh:mm:ssZ` in UTC; other ISO 8601 spellings are converted, empty means now."""
     if _WARC_DATE.match(value):
         return value
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if value else datetime.now(timezone.utc)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else utc_now()
 
 
 def _clean(value: str) -> str:

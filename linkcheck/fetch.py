@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -30,6 +29,7 @@ from .model import ErrorKind, FetchOutcome, Hop
 from .policy import AddressPolicy, Gate, ip_is_public
 from .resolver import PolicyResolver, PrivateAddressError
 from .retry import parse_retry_after, retry_delay
+from .times import utc_now
 from .urls import normalise, split_fragment
 
 __all__ = ["Clock", "Fetcher", "SystemClock", "USER_AGENT", "map_exception"]
@@ -249,7 +249,7 @@ class Fetcher:
                 version = f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1"
                 sent = tuple((k, v) for k, v in resp.request_info.headers.items())
                 return _Answer(resp.status, headers, content_type, body, truncated, method, sent,
-                               resp.reason or "", version, _utc_now())
+                               resp.reason or "", version, utc_now())
 
     def _body_limit(self, status: int, content_type: str, need_body: bool) -> int:
         """How much of a body to read: all of it (capped) when it is evidence, a sniff when
@@ -259,10 +259,6 @@ class Fetcher:
         if (200 <= status < 300 and is_html(content_type)) or status in (401, 403, 429):
             return min(_SNIFF_BYTES, self.settings.max_body_bytes)
         return 0
-
-
-def _utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -23,6 +22,7 @@ from .history import CachedResult
 from .model import Citation, ErrorKind, FetchOutcome, Reason, Result, RunReport, Snapshot, Target, Verdict
 from .policy import AddressPolicy, Gate, ip_is_public
 from .store import EvidenceStore, quote_comparison
+from .times import utc_now
 from .urls import is_relative, placeholder_reason, split_fragment
 
 __all__ = ["extract_documents", "run_check"]
@@ -38,7 +38,8 @@ Progress = Callable[[int, int], None]
 def _display(path: Path) -> str:
     """A document's name in reports: relative to the working folder when it lies below it."""
     try:
-        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+        relative = os.path.relpath(path)
+        return relative if not relative.startswith("..") else str(path)
     except ValueError:
         return str(path)
 
@@ -52,10 +53,6 @@ def extract_documents(paths: Sequence[Path]) -> tuple[list[Path], list[Citation]
     return documents, citations
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _result(target: Target, judgement: classify.Judgement, outcome: FetchOutcome | None = None,
             snapshot: Snapshot | None = None, comparison: classify.Comparison | None = None) -> Result:
     drifted = judgement.reason is Reason.CONTENT_DRIFT and comparison is not None
@@ -67,7 +64,7 @@ def _result(target: Target, judgement: classify.Judgement, outcome: FetchOutcome
         reference_id=target.reference.id if target.reference else None,
         suggested_url=judgement.suggested_url, snapshot=snapshot,
         similarity=comparison.similarity if comparison else None,
-        changes=comparison.changes if drifted and comparison else ())
+        changes=comparison.changes if comparison and drifted else ())
 
 
 def _wants_body(target: Target) -> bool:
@@ -161,7 +158,7 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
     keeps nothing. With `archived_copies`, broken and changed evidence gets the last good
     snapshot and an archived copy to cite instead (this asks the Wayback Machine)."""
     settings = settings or config.settings
-    run_id, started = uuid.uuid4().hex, _now()
+    run_id, started = uuid.uuid4().hex, utc_now()
     sources = list(paths or config.documents)
     documents, citations = extract_documents(sources) if sources else ([], [])
     if not documents and not config.references:
@@ -211,7 +208,7 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
             results = [store.annotate(r, started) for r in results]
             if archived_copies and not offline:
                 results = await _with_archived_copies(results, store, settings)
-        report = RunReport(id=run_id, started=started, finished=_now(), tool_version=__version__,
+        report = RunReport(id=run_id, started=started, finished=utc_now(), tool_version=__version__,
                            results=tuple(results), offline=offline, documents=tuple(_display(d) for d in documents),
                            previous_runs=store.previous_runs() if store is not None else ())
         if store is not None:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -18,14 +18,10 @@ from .files import write_atomic
 from .history import CachedResult, History, SnapshotRow, compute_trend
 from .model import FetchOutcome, Result, RunReport, Snapshot, Target, Verdict
 
-__all__ = ["EvidenceStore", "archive_dir", "history_path", "last_report_path", "quote_comparison", "utc_now"]
+__all__ = ["EvidenceStore", "archive_dir", "history_path", "last_report_path", "quote_comparison"]
 
 _GOOD = frozenset({Verdict.OK, Verdict.REDIRECTED})
 _INDEX_BATCH = 256
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def history_path(state_dir: Path) -> Path:

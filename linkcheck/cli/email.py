@@ -1,7 +1,7 @@
 """`linkcheck email`: the digest of the recent runs, kept as an .eml file and sent to the team."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -9,13 +9,12 @@ import click
 from ..config import Config
 from ..notify.digest import build_digest
 from ..notify.email import USER_ENV, SendError, build_message, email_options, send, write_eml
-from ..store import utc_now
+from ..times import format_time, parse_time, utc_now
 from . import main
 from .options import boundary, duration, load, open_history, split, state_options
 
 __all__ = ["SendFailed", "email_command"]
 
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _EPILOG = """Exit status: 0 sent (or, with --dry-run, written); 1 sending failed: the server refused the
 message or could not be reached, its answer is printed and the .eml is kept; 2 a usage, input or
 configuration error (nothing sent). SMTP credentials come only from LINKCHECK_SMTP_USER and
@@ -64,8 +63,7 @@ def email_command(to: tuple[str, ...], since: float, dry_run: bool, sender: str 
     smtp = options.smtp(smtp_host, smtp_port)
     login = smtp.username if smtp.username and "@" in smtp.username else None
     now = utc_now()
-    start = (datetime.strptime(now, _TIME_FORMAT).replace(tzinfo=timezone.utc)
-             - timedelta(seconds=since)).strftime(_TIME_FORMAT)
+    start = format_time(parse_time(now) - timedelta(seconds=since))
     _, history = open_history(references, state_dir)
     with history:
         # The run the period started from tells what was failing before it: fixed needs that.

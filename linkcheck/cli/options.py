@@ -16,6 +16,7 @@ from ..errors import LinkcheckError
 from ..history import History
 from ..model import Verdict
 from ..store import history_path
+from ..times import format_time
 
 __all__ = ["InputProblem", "Progress", "boundary", "duration", "in_ci", "instant", "load", "open_history", "split",
            "state", "state_options", "verdicts"]
@@ -131,6 +132,6 @@ def instant(value: str | None) -> str | None:
         raise click.BadParameter(f"{value!r}: use YYYY-MM-DD or an ISO 8601 time", param_hint="--at") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(parsed)
 
 

@@ -5,13 +5,12 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 
 from ..errors import InputError
+from ..times import TIME_FORMAT, parse_time
 
 __all__ = ["MIGRATIONS", "TIME_FORMAT", "check_time", "migrate", "parse_time", "transaction"]
 
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _TIME_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 # Migration N (1-based) takes a database from user_version N-1 to N. Append, never edit:
@@ -66,8 +65,6 @@ def check_time(value: str, what: str) -> None:
     parse_time(value)  # and a real date
 
 
-def parse_time(value: str) -> datetime:
-    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=timezone.utc)
 
 
 def _statements(script: str) -> Iterator[str]:

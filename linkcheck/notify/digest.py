@@ -4,10 +4,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol
 
 from ..model import Citation, Verdict
+from ..times import parse_time
 
 if TYPE_CHECKING:
     import jinja2
@@ -18,7 +18,6 @@ __all__ = ["Digest", "Item", "ResultLike", "build_digest", "render_html", "rende
 _FAILING = frozenset({"broken", "changed", "placeholder", "blocked", "error"})
 _GOOD = frozenset({"ok", "redirected"})
 _ORDER = {str(v): i for i, v in enumerate(Verdict)}
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class ResultLike(Protocol):
@@ -101,10 +100,6 @@ class Digest:
         return f"{delta:+d}" if delta else ""
 
 
-def _parse(value: str) -> datetime:
-    return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=timezone.utc)
-
-
 def _item(row: ResultLike, first_failed: str | None = None, days: int | None = None, was: str | None = None) -> Item:
     return Item(row.url, str(row.verdict), str(row.reason), row.detail, row.http_status, tuple(row.citations),
                 first_failed, days, was)
@@ -142,7 +137,7 @@ def build_digest(rows: Sequence[ResultLike], since: str, now: str, *, title: str
             if first >= since:
                 new.append(_item(row, first_failed=first))
             else:
-                still.append(_item(row, first_failed=first, days=(_parse(now) - _parse(first)).days))
+                still.append(_item(row, first_failed=first, days=(parse_time(now) - parse_time(first)).days))
         elif row.verdict in _GOOD and (row.url, row.reference_id) in was:
             fixed.append(_item(row, was=was[(row.url, row.reference_id)]))
     new.sort(key=lambda i: (_ORDER.get(i.verdict, len(_ORDER)), i.url))
