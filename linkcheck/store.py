@@ -7,7 +7,6 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -37,9 +36,6 @@ def last_report_path(state_dir: Path) -> Path:
     return state_dir / "last-report.json"
 
 
-def _seconds_between(earlier: str, later: str) -> float:
-    fmt = "%Y-%m-%dT%H:%M:%SZ"
-    return (datetime.strptime(later, fmt) - datetime.strptime(earlier, fmt)).total_seconds()
 
 
 class EvidenceStore:

@@ -7,7 +7,6 @@ import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from ..errors import ConfigError, LinkcheckError
 from ..files import write_atomic
+from ..times import parse_time
 from .digest import Digest, render_html, render_text
 
 __all__ = ["DEFAULT_PORTS", "PASSWORD_ENV", "SECURITY", "USER_ENV", "EmailOptions", "SendError", "SmtpSettings",
@@ -121,8 +121,7 @@ def build_message(digest: Digest, sender: str, recipients: Sequence[str], subjec
     message["Subject"] = " ".join(f"{subject_prefix} {digest.subject}".split())
     message["From"] = _address(sender, "the sender")
     message["To"] = ", ".join(_address(r, "a recipient") for r in recipients)
-    when = datetime.strptime(digest.now, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    message["Date"] = format_datetime(when)
+    message["Date"] = format_datetime(parse_time(digest.now))
     domain = parseaddr(sender)[1].rpartition("@")[2] or "linkcheck.invalid"
     message["Message-ID"] = make_msgid("linkcheck", domain=domain)  # a domain given: no slow FQDN lookup
     message.set_content(render_text(digest))
