@@ -138,12 +138,12 @@ def _reachable(target: Target, outcome: FetchOutcome, comparison: Comparison | N
         return Judgement(Verdict.BROKEN, Reason.SOFT_404,
                          f"redirected to the site's home page {final}: the cited page is gone")
     html = outcome.body if outcome.body and evidence.is_html(outcome.content_type) else None
-    page = evidence.parse_page(html, outcome.content_type) if html else None
+    fragment = target.fragment
+    page = evidence.parse_page(html, outcome.content_type, anchors=bool(fragment)) if html else None
     if page is not None:
         phrase = evidence.soft_404_phrase(page)
         if phrase:
             return Judgement(Verdict.BROKEN, Reason.SOFT_404, f"HTTP 200, but the page says {phrase!r}")
-        fragment = target.fragment
         if evidence.fragment_checkable(fragment) and not evidence.fragment_present(page, fragment):
             return Judgement(Verdict.BROKEN, Reason.FRAGMENT_MISSING,
                              f"the page has no element with id or name {fragment!r}")

@@ -5,6 +5,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from lxml import etree
+from lxml.html import HtmlElement
+
 from .extract.html import parse_html
 
 __all__ = ["Page", "bot_wall", "fragment_checkable", "fragment_present", "is_html", "parse_page",
@@ -58,15 +61,30 @@ def _charset(content_type: str) -> str | None:
     return None
 
 
-def parse_page(body: bytes, content_type: str = "") -> Page | None:
-    """Title, top headings and every id/name of an HTML body; None when it does not parse."""
+_TITLE = etree.XPath("//title//text()")
+_HEADINGS = etree.XPath("//h1 | //h2")
+_ANCHORS = etree.XPath("//@id | //*[@name]/@name")
+
+
+def parse_page(body: bytes, content_type: str = "", *, anchors: bool = True) -> Page | None:
+    """Title, top headings and (when `anchors`) every id/name of an HTML body; None when it does
+    not parse. Every fetched page passes through here, so the queries are compiled once."""
     root = parse_html(body, _charset(content_type))
     if root is None:
         return None
-    title = _squash(" ".join(root.xpath("//title//text()")))
-    headings = tuple(_squash(h.text_content()) for h in root.xpath("//h1 | //h2")[:4])
-    anchors = frozenset(root.xpath("//@id | //a/@name | //*[@name]/@name"))
-    return Page(title=title, headings=headings, anchors=anchors)
+    title = _squash(" ".join(_strings(_TITLE, root)))
+    headings = tuple(_squash(h.text_content()) for h in _nodes(_HEADINGS, root)[:4])
+    return Page(title=title, headings=headings, anchors=frozenset(_strings(_ANCHORS, root)) if anchors else frozenset())
+
+
+def _strings(query: etree.XPath, root: HtmlElement) -> list[str]:
+    found = query(root)
+    return [str(item) for item in found] if isinstance(found, list) else []
+
+
+def _nodes(query: etree.XPath, root: HtmlElement) -> list[HtmlElement]:
+    found = query(root)
+    return [item for item in found if isinstance(item, HtmlElement)] if isinstance(found, list) else []
 
 
 def soft_404_phrase(page: Page) -> str | None:

@@ -184,7 +184,7 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                     # Fetched once however often cited; judged at once, while other fetches wait.
                     wants_body = archive or any(_wants_body(targets[i]) for i in members)
                     outcome = await fetcher.fetch(url, need_body=wants_body)
-                    snapshot = await store.keep(outcome) if store else None
+                    snapshot = store.keep(outcome) if store else None
                     for i in members:
                         comparison = (store.compare(targets[i], outcome, snapshot) if store
                                       else quote_comparison(targets[i], outcome))
@@ -205,7 +205,7 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
             judged.update((i, _result(targets[i], down)) for members in to_fetch.values() for i in members)
         results = sorted(judged.values(), key=_order)
         if store is not None:
-            results = [store.annotate(r, started) for r in results]
+            results = store.annotate(results, started)
             if archived_copies and not offline:
                 results = await _with_archived_copies(results, store, settings)
         report = RunReport(id=run_id, started=started, finished=utc_now(), tool_version=__version__,

@@ -1,11 +1,10 @@
 """The state dir during one run: snapshots into the WARC archive, results and baselines into history."""
 from __future__ import annotations
 
-import asyncio
+import functools
 import json
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -56,7 +55,6 @@ class EvidenceStore:
         self._pending: list[tuple[str, Snapshot, int, str, bool, str | None]] = []  # index rows
         self._with_baseline: set[str] = set()
         self._archived: set[str] = set()
-        self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc")
 
     def __enter__(self) -> EvidenceStore:
         self.history = History(history_path(self.state_dir))
@@ -69,7 +67,6 @@ class EvidenceStore:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._writer_thread.shutdown(wait=True)
         if self.writer is not None:
             self.writer.__exit__(exc_type, exc, tb)
         if self.history is not None and self._pending:
@@ -92,20 +89,19 @@ class EvidenceStore:
 
     # -- after fetching ----------------------------------------------------------------------------
 
-    async def keep(self, outcome: FetchOutcome) -> Snapshot | None:
+    def keep(self, outcome: FetchOutcome) -> Snapshot | None:
         """Archive the response; a payload already stored becomes a revisit record.
 
-        The WARC is written on a thread of its own, so the crawl goes on meanwhile; the
-        database stays on this thread (an sqlite connection is bound to its thread)."""
+        Written on the event loop's own thread: a writer thread was no faster, since warcio's
+        record building holds the GIL and then stalls the loop for whole switch intervals."""
         if self.writer is None or outcome.body is None or outcome.status is None or outcome.method != "GET":
             return None
         digest, sha = payload_digest(outcome.body), sha256_hex(outcome.body)
         original = self._seen.get(sha) or self._stored_original(sha)
         uri = target_uri(outcome.final_url or outcome.url)
-        if original is None:  # before the write, so a twin fetched meanwhile becomes a revisit
+        if original is None:
             self._seen[sha] = Original(uri, warc_date(outcome.fetched_at), digest)
-        loop = asyncio.get_running_loop()
-        snapshot = await loop.run_in_executor(self._writer_thread, self.writer.write, outcome, original)
+        snapshot = self.writer.write(outcome, original)
         if snapshot is None:
             return None
         # Indexed in batches: a crash loses at most the last batch's index rows, never a record.
@@ -183,12 +179,16 @@ class EvidenceStore:
 
     # -- after classifying -------------------------------------------------------------------------
 
-    def annotate(self, result: Result, now: str) -> Result:
-        """The result with its history: first failure, streak, last ok, trend."""
-        previous = self._db.trend_inputs(result.url, result.reference_id)
-        info = compute_trend(previous, str(result.verdict), now)
-        return replace(result, first_failed=info.first_failed, consecutive_failures=info.consecutive_failures,
-                       last_ok=info.last_ok, trend=info.trend)
+    def annotate(self, results: Sequence[Result], now: str) -> list[Result]:
+        """The results with their history: first failure, streak, last ok, trend."""
+        recent = self._db.recent_verdicts()
+        annotated = []
+        for result in results:
+            previous = recent.get((result.url, result.reference_id or ""), [])
+            info = compute_trend(previous, str(result.verdict), now)
+            annotated.append(replace(result, first_failed=info.first_failed, last_ok=info.last_ok,
+                                     consecutive_failures=info.consecutive_failures, trend=info.trend))
+        return annotated
 
     def last_good(self, result: Result) -> SnapshotRow | None:
         """The snapshot that still shows the evidence: for a changed page its baseline, for a
@@ -216,12 +216,14 @@ class EvidenceStore:
 
     def display(self, snapshot: Snapshot) -> Snapshot:
         """The snapshot as a report shows it: the WARC's path from the working folder."""
-        path = archive_dir(self.state_dir) / snapshot.warc
+        return replace(snapshot, warc=os.path.join(self._shown_archive, snapshot.warc))
+
+    @functools.cached_property
+    def _shown_archive(self) -> str:
         try:
-            shown = os.path.relpath(path)
-        except ValueError:
-            shown = str(path)
-        return replace(snapshot, warc=shown)
+            return os.path.relpath(archive_dir(self.state_dir))
+        except ValueError:  # another drive: no relative path
+            return str(archive_dir(self.state_dir))
 
 
 def quote_comparison(target: Target, outcome: FetchOutcome) -> Comparison | None:

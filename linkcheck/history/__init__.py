@@ -129,6 +129,19 @@ class History:
             f"{_LATEST_FIRST} LIMIT ?", (url, reference_id or "", limit)).fetchall()
         return [(t, v) for t, v in reversed(rows)]
 
+    def recent_verdicts(self, runs: int = 20) -> dict[tuple[str, str], list[tuple[str, str]]]:
+        """trend_inputs for every citation at once: (url, reference_id) -> (finished, verdict) of the
+        last `runs` finished runs, oldest first. One query where a run would otherwise ask per URL."""
+        rows = self._conn.execute(
+            "SELECT r.url, r.reference_id, runs.finished, r.verdict FROM results r JOIN runs ON runs.id = r.run_id "
+            "WHERE r.run_id IN (SELECT id FROM runs WHERE finished IS NOT NULL "
+            f"{_LATEST_FIRST.replace('runs.', '')} LIMIT ?) ORDER BY runs.finished, runs.started, runs.rowid",
+            (runs,)).fetchall()
+        found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for url, reference_id, finished, verdict in rows:
+            found.setdefault((url, reference_id), []).append((finished, verdict))
+        return found
+
     def cached_ok(self, url: str, max_age_seconds: float, now: str) -> CachedResult | None:
         """The URL's verdict from its latest finished run, if that was ok and recent enough.
 
