@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web as aioweb
 from aiohttp.test_utils import TestServer
@@ -232,3 +234,53 @@ async def main():
     await asyncio.sleep(300)
 asyncio.run(main())
 """
+
+
+REPLAY_BIN = Path(os.environ.get("LINKCHECK_REPLAY_BIN", Path(__file__).resolve().parent.parent / ".venv-replay" / "bin"))
+
+
+@pytest.mark.skipif(not (REPLAY_BIN / "wayback").exists(),
+                    reason=f"pywb is not installed in {REPLAY_BIN} (make test installs it): replay untested")
+async def test_two_real_runs_replay_byte_for_byte_in_pywb(changing: tuple[ChangingWeb, str], tmp_path: Path) -> None:
+    """What `linkcheck check` archived over two runs (the second with changes and revisits), exported
+    and replayed by pywb: every capture comes back exactly as the server sent it."""
+    site, base = changing
+    served: dict[tuple[str, str], bytes] = {}  # (url, capture time) -> body
+    for phase in (1, 2):
+        site.phase = phase
+        if phase == 2:
+            await asyncio.sleep(1.1)  # replay tells captures apart by their second; real runs are days apart
+        report = await run_check(_config(tmp_path, base), state_dir=tmp_path / "state")
+        for result in report.results:
+            if result.snapshot is not None:
+                async with aiohttp.ClientSession() as session, session.get(result.url) as response:
+                    served[(result.url, result.snapshot.time or "")] = await response.read()
+    export = subprocess.run([sys.executable, "-m", "linkcheck", "archive", "export", str(tmp_path / "all.warc.gz"),
+                             "--state-dir", str(tmp_path / "state")], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert export.returncode == 0, export.stderr
+    env = {**os.environ, "PATH": f"{REPLAY_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for args in (["init", "evidence"], ["add", "evidence", str(tmp_path / "all.warc.gz")]):
+        subprocess.run([str(REPLAY_BIN / "wb-manager"), *args], cwd=tmp_path, env=env, check=True,
+                       capture_output=True, timeout=60)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    wayback = subprocess.Popen([str(REPLAY_BIN / "wayback"), "--port", str(port), "--bind", "127.0.0.1"],
+                               cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):  # until it answers
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/"):
+                        break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.2)
+            for (url, time), body in served.items():
+                stamp = "".join(c for c in time if c.isdigit())
+                async with session.get(f"http://127.0.0.1:{port}/evidence/{stamp}id_/{url}") as replayed:
+                    assert (url, replayed.status, await replayed.read()) == (url, 200, body)
+    finally:
+        wayback.terminate()
+        wayback.wait(10)
+    assert len(served) == 9  # five pages, then four (one is gone): unchanged ones replay from revisits
