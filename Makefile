@@ -37,7 +37,7 @@ test: install-test $(REPLAY)/.installed lint
 
 # Style and types: ruff (pyproject.toml) and mypy --strict on the package.
 lint: install-test
-	$(BIN)/ruff check linkcheck
+	$(BIN)/ruff check linkcheck tests
 	$(BIN)/mypy linkcheck
 
 bench: install

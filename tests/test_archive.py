@@ -19,8 +19,17 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.utils import Digester
 
-from linkcheck.archive import (Original, StoredCapture, WarcWriter, export, iter_records,
-                               payload_digest, read_capture, sha256_hex, target_uri)
+from linkcheck.archive import (
+    Original,
+    StoredCapture,
+    WarcWriter,
+    export,
+    iter_records,
+    payload_digest,
+    read_capture,
+    sha256_hex,
+    target_uri,
+)
 from linkcheck.errors import InputError
 from linkcheck.model import FetchOutcome, Snapshot
 
@@ -113,7 +122,7 @@ def test_records_read_back_with_warcio(archive) -> None:
     got = records(writer.path)[1:]
     assert [r.rec_type for r, _ in got] == ["response", "request"] * 5
     expected = (PAGE, GZIPPED, PDF_DOC, TRUNCATED, REDIRECTED)
-    for (resp, body), (req, _), want, snap in zip(got[::2], got[1::2], expected, snaps):
+    for (resp, body), (req, _), want, snap in zip(got[::2], got[1::2], expected, snaps, strict=True):
         h = resp.rec_headers
         assert body == want.body
         assert h.get_header("WARC-Payload-Digest") == payload_digest(want.body)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys

@@ -21,8 +21,7 @@ from linkcheck.extract.docx import extract_docx
 from linkcheck.extract.html import extract_html
 from linkcheck.extract.markdown import extract_markdown
 from linkcheck.extract.pdf import extract_pdf
-from linkcheck.extract.text import extract_text
-from linkcheck.extract.text import find_bare_urls
+from linkcheck.extract.text import extract_text, find_bare_urls
 from linkcheck.model import Citation
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

@@ -252,7 +252,7 @@ async def test_fix_replaces_a_permanent_redirect_with_its_destination(
 
 def test_robust_links_come_from_our_replay_server_when_no_archived_url() -> None:
     from linkcheck.fix import robust_links
-    from linkcheck.model import Result, RunReport, Snapshot, Verdict, Reason
+    from linkcheck.model import Reason, Result, RunReport, Snapshot, Verdict
 
     ok = Result(url="https://stats.gov.uk/t", verdict=Verdict.OK, reason=Reason.OK, detail="HTTP 200",
                 snapshot=Snapshot(warc="a.warc.gz", sha256="0" * 64, offset=0, time="2026-11-02T08:30:00Z"))

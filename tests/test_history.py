@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from linkcheck import history as hist
-from linkcheck.history import schema
 from linkcheck.errors import InputError
-from linkcheck.history import History, TrendInfo, compute_trend
+from linkcheck.history import History, TrendInfo, compute_trend, schema
 from linkcheck.model import Reason, Result, Snapshot, Verdict
 
 P = pytest.param
