@@ -12,7 +12,17 @@ from hypothesis import strategies as st
 
 from linkcheck import classify as cl
 from linkcheck.collect import collect
-from linkcheck.model import REASONS_BY_VERDICT, Citation, ErrorKind, FetchOutcome, Hop, Reason, Reference, Target, Verdict
+from linkcheck.model import (
+    REASONS_BY_VERDICT,
+    Citation,
+    ErrorKind,
+    FetchOutcome,
+    Hop,
+    Reason,
+    Reference,
+    Target,
+    Verdict,
+)
 from linkcheck.policy import Gate, ip_is_public
 from linkcheck.retry import backoff, parse_retry_after, retry_delay
 from linkcheck.urls import normalise, placeholder_reason
