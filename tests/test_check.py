@@ -25,9 +25,7 @@ FAST = Settings(timeout=1.0, retries=1, allow_private=True, concurrency=16, per_
 async def check(tmp_path: Path, urls: list[str], clock: InstantClock, *, settings: Settings = FAST,
                 references: tuple[Reference, ...] = (), **kwargs: Any) -> dict[str, Result]:
     """Cite each URL in a Markdown document and check it; results keyed by URL."""
-    doc = tmp_path / "submission.md"
-    doc.write_text("\n".join(f"[source {i}]({url})" for i, url in enumerate(urls)) + "\n", encoding="utf-8")
-    config = Config(path=None, documents=(doc,), settings=settings, references=references)
+    config = Config(path=None, documents=(_doc(tmp_path, urls),), settings=settings, references=references)
     report = await run_check(config, settings=settings, clock=clock, **kwargs)
     return {r.url: r for r in report.results}
 
