@@ -134,16 +134,26 @@ def closest_copy(url: str, before: str | None, *, session: requests.Session,
     `before` is ISO 8601 or a 14-digit timestamp; a malformed one is the caller's bug (ValueError).
     Asks the availability API, then the Memento TimeGate when `endpoints.timegate` is set.
     """
+    return _closest(url, before, session, endpoints)[0]
+
+
+def _closest(url: str, before: str | None, session: requests.Session,
+             endpoints: ArchiveEndpoints) -> tuple[str | None, bool]:
+    """(the copy or None, whether the archive could not be reached at all)."""
     when = _instant(before) if before else None
     url = url.partition("#")[0]  # archives key on the resource, never the fragment
+    unreachable = True
     for lookup in [_from_availability] + ([_from_timegate] if endpoints.timegate else []):
         try:
             found = lookup(url, when, session, endpoints)
-        except _NETWORK:
+            unreachable = False
+        except _NETWORK as exc:
             found = None
+            # No connection at all (no route, no DNS, no answer in time), as opposed to a bad answer.
+            unreachable = unreachable and isinstance(exc, (requests.ConnectionError, requests.Timeout))
         if found:
-            return found
-    return None
+            return found, False
+    return None, unreachable
 
 
 class ArchivedCopies:
@@ -163,9 +173,11 @@ class ArchivedCopies:
 
         Lookups are sequential, spaced by `delay`, and capped at `max_lookups` a run: the
         Wayback Machine is a shared public service, and a long bibliography must not flood it.
+        When it cannot be reached at all, the remaining lookups are not tried (nor waited for).
         """
         found: dict[str, str] = {}
         lookups = 0
+        reachable = True
         for result in results:
             if result.verdict not in _WANTED or result.url in found:
                 continue
@@ -173,13 +185,14 @@ class ArchivedCopies:
             if own:
                 found[result.url] = own
                 continue
-            if lookups >= self.max_lookups:
+            if lookups >= self.max_lookups or not reachable:
                 continue  # later results may still have snapshots of our own
             if lookups:
                 self._sleep(self.delay)
             lookups += 1
             before = failing_since(result) or self._now().isoformat()
-            copy = closest_copy(result.url, before, session=self.session, endpoints=self.endpoints)
+            copy, unreachable = _closest(result.url, before, self.session, self.endpoints)
+            reachable = not unreachable
             if copy:
                 found[result.url] = copy
         return found

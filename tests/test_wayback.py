@@ -355,3 +355,15 @@ def test_archived_url_filled_from_a_local_availability_endpoint_for_a_broken_lin
     assert [(q["url"], q["timestamp"]) for q, _ in _FakeAvailability.seen] == [
         ([CITED], ["20240501120000"]), (["https://gov.example.org/never-archived"], ["20240501120000"])]
     assert all(agent == USER_AGENT for _, agent in _FakeAvailability.seen)
+
+
+def test_an_unreachable_archive_is_asked_once_and_not_waited_for() -> None:
+    sleeps: list[float] = []
+    results = [Result(url=f"https://gone.org/{i}", verdict=Verdict.BROKEN, reason=Reason.HTTP_STATUS, detail="404")
+               for i in range(5)]
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, AVAILABLE, body=requests.ConnectionError("no route to host"))
+        copies = ArchivedCopies(endpoints=ArchiveEndpoints(availability=AVAILABLE), sleep=sleeps.append)
+        found = copies.suggest(results, failing_since=lambda r: None, own_snapshot_url=lambda r: None)
+        assert found == {} and len(mock.calls) == 1
+    assert sleeps == []
