@@ -122,10 +122,10 @@ async def _with_archived_copies(results: list[Result], store: EvidenceStore, set
         return results
     from .wayback import ArchivedCopies, ArchiveEndpoints  # requests, only when something failed
 
-    good = {r.url: row for r in failing if (row := store.last_good(r)) is not None}
+    good = {r.url: kept for r in failing if (kept := store.last_good(r)) is not None}
     replay = settings.archive_replay_url
-    own = {url: f"{replay.rstrip('/')}/{''.join(c for c in row.time if c.isdigit())}/{row.target_uri or url}"
-           for url, row in good.items()} if replay else {}
+    own = {url: f"{replay.rstrip('/')}/{''.join(c for c in snap.time or '' if c.isdigit())}/{captured}"
+           for url, (snap, captured) in good.items()} if replay else {}
     endpoints = ArchiveEndpoints(availability=settings.archive_availability_url, save=settings.archive_save_url,
                                  timegate=settings.archive_timegate_url, timeout=settings.timeout)
     if settings.archive_lookup:
@@ -135,8 +135,14 @@ async def _with_archived_copies(results: list[Result], store: EvidenceStore, set
                                          own_snapshot_url=lambda r: own.get(r.url))
     else:
         copies = dict(own)
-    return [replace(r, archived_url=copies.get(r.url, r.archived_url),
-                    snapshot=r.snapshot or (good[r.url].snapshot if r.url in good else None)) for r in results]
+    def evidence(result: Result) -> Snapshot | None:
+        """A broken result shows the last good evidence (never its own "not found" page); a
+        changed one shows what the page says now."""
+        if result.verdict is not Verdict.BROKEN:
+            return result.snapshot
+        return good[result.url][0] if result.url in good else None
+
+    return [replace(r, archived_url=copies.get(r.url, r.archived_url), snapshot=evidence(r)) for r in results]
 
 
 def _from_cache(target: Target, hit: CachedResult) -> Result:

@@ -13,7 +13,7 @@ from . import content
 from .archive import Original, WarcWriter, payload_digest, read_capture, sha256_hex, target_uri, warc_date
 from .classify import Comparison
 from .files import write_atomic
-from .history import CachedResult, History, SnapshotRow, compute_trend
+from .history import CachedResult, History, compute_trend
 from .model import FetchOutcome, Result, RunReport, Snapshot, Target, Verdict
 
 __all__ = ["EvidenceStore", "archive_dir", "history_path", "last_report_path", "quote_comparison"]
@@ -190,12 +190,13 @@ class EvidenceStore:
                                      consecutive_failures=info.consecutive_failures, trend=info.trend))
         return annotated
 
-    def last_good(self, result: Result) -> SnapshotRow | None:
-        """The snapshot that still shows the evidence: for a changed page its baseline, for a
-        broken one its latest capture (only answers that were 2xx are ever archived)."""
-        url = _fetched_url(result)
-        row = self._db.baseline(url) if result.verdict is Verdict.CHANGED else self._db.snapshot_at(url)
-        return row if row is not None and 200 <= row.status < 300 else None
+    def last_good(self, result: Result) -> tuple[Snapshot, str] | None:
+        """(snapshot, URL captured) that still shows the evidence: for a changed page its baseline,
+        for a broken one the last capture judged good (a soft 404's own capture is not)."""
+        if result.verdict is Verdict.CHANGED:
+            row = self._db.baseline(_fetched_url(result))
+            return (row.snapshot, row.target_uri or row.url) if row is not None else None
+        return self._db.last_good_snapshot(result.url)
 
     def previous_runs(self, limit: int = 12) -> tuple[tuple[str, dict[str, int]], ...]:
         """(finished, summary) of the last finished runs before this one, oldest first."""

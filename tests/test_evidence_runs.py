@@ -66,6 +66,8 @@ class ChangingWeb:
             return _html(page("Monthly inflation bulletin", ARTICLE, stamp))
         if name == "factsheet":
             return _html(page("Not here", "Nothing."), status=404) if late else _html(page("Air quality", ARTICLE))
+        if name == "softgone":  # later a 200 page that says the report is gone
+            return _html(page("Page not found", "Sorry.") if late else page("Labour brief", ARTICLE))
         if name == "static":
             return _html(page("Handbook", ARTICLE))
         if name == "slow":
@@ -137,6 +139,21 @@ async def test_gone_evidence_points_to_its_last_good_snapshot(changing: tuple[Ch
     assert gone.archived_url == f"https://replay.charity.org.uk/evidence/{stamp}/{base}/factsheet"
     drift = next(r for r in report.results if r.url.endswith("/article"))
     assert drift.archived_url and drift.archived_url.endswith("/article")  # its baseline, replayable
+
+
+async def test_a_soft_404_points_to_the_page_as_it_was_not_to_its_not_found_page(
+        changing: tuple[ChangingWeb, str], tmp_path: Path) -> None:
+    site, base = changing
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"[brief]({base}/softgone)\n", encoding="utf-8")
+    config = Config(documents=(doc,), settings=SETTINGS.replace(archive_lookup=False))
+    first = await run_check(config, state_dir=tmp_path / "state", archived_copies=True)
+    site.phase = 2
+    second = await run_check(config, state_dir=tmp_path / "state", archived_copies=True)
+    (was,), (now,) = first.results, second.results
+    assert (str(now.verdict), str(now.reason)) == ("broken", "soft_404")
+    assert was.snapshot is not None and now.snapshot is not None
+    assert now.snapshot.sha256 == was.snapshot.sha256  # the brief as cited, not the "Page not found"
 
 
 async def test_snapshots_are_warc_records_and_repeats_are_revisits(changing: tuple[ChangingWeb, str],

@@ -142,6 +142,18 @@ class History:
             found.setdefault((url, reference_id), []).append((finished, verdict))
         return found
 
+    def last_good_snapshot(self, url: str) -> tuple[Snapshot, str] | None:
+        """(snapshot, the URL it was captured at) of the latest finished run in which `url` was judged
+        ok or redirected: the evidence as it was when it still held (a 200 "not found" page never
+        qualifies)."""
+        row = self._conn.execute(
+            "SELECT r.snapshot_warc, r.snapshot_sha256, r.snapshot_offset, r.snapshot_time, "
+            "COALESCE(r.final_url, r.url) "
+            "FROM results r JOIN runs ON runs.id = r.run_id "
+            "WHERE r.url = ? AND r.verdict IN ('ok', 'redirected') AND r.snapshot_sha256 IS NOT NULL "
+            f"AND runs.finished IS NOT NULL {_LATEST_FIRST} LIMIT 1", (url,)).fetchone()
+        return (Snapshot(*row[:4]), row[4].partition("#")[0]) if row else None
+
     def cached_ok(self, url: str, max_age_seconds: float, now: str) -> CachedResult | None:
         """The URL's verdict from its latest finished run, if that was ok and recent enough.
 
