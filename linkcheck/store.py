@@ -135,14 +135,10 @@ class EvidenceStore:
         if quoted is None and similarity is None:
             return None
         quoted = quoted or Comparison()
-        last_seen = self._last_good(target) if quoted.quote_found is False else None
+        kept = self._db.last_good_snapshot(target.url) if quoted.quote_found is False else None
+        last_seen = kept[0].time if kept else None  # a good verdict means its quote was there
         return replace(quoted, quote_last_seen=last_seen, similarity=similarity, threshold=self.drift_threshold,
                        baseline_time=baseline_time, changes=changes)
-
-    def _last_good(self, target: Target) -> str | None:
-        ref_id = target.reference.id if target.reference else None
-        good = [t for t, v in self._db.trend_inputs(target.url, ref_id) if v in _GOOD]
-        return good[-1] if good else None
 
     def _drift(self, outcome: FetchOutcome,
                snapshot: Snapshot | None) -> tuple[float | None, tuple[str, ...], str | None]:

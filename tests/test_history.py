@@ -177,19 +177,20 @@ def test_a_batch_is_all_or_nothing(h: History) -> None:
     assert h.timeline("https://one.example/") == []
 
 
-def test_trend_inputs_follow_the_citation_through_finished_runs(h: History) -> None:
+def test_recent_verdicts_follow_each_citation_through_finished_runs(h: History) -> None:
     placeholder = Result("#", Verdict.PLACEHOLDER, Reason.PLACEHOLDER, "no URL", reference_id="p1")
     run(h, "1", t(1), t(1, 1), ok(), placeholder)
     run(h, "2", t(2), t(2, 1), broken(), ok(ref="r2"))
     run(h, "3", t(3), None, ok())  # crashed: not history
     run(h, "4", t(4), t(4, 1), broken())
     h.start_run("now", t(5))
-    assert h.trend_inputs(URL, "r1") == [(t(1, 1), "ok"), (t(2, 1), "broken"), (t(4, 1), "broken")]
-    assert h.trend_inputs(URL, "r1", limit=2) == [(t(2, 1), "broken"), (t(4, 1), "broken")]
-    assert h.trend_inputs(URL, "r2") == [(t(2, 1), "ok")]
-    assert h.trend_inputs("#", "p1") == [(t(1, 1), "placeholder")]
-    assert h.trend_inputs("#", "p2") == []
-    info = compute_trend(h.trend_inputs(URL, "r1"), "broken", t(5))
+    recent = h.recent_verdicts()
+    assert recent[(URL, "r1")] == [(t(1, 1), "ok"), (t(2, 1), "broken"), (t(4, 1), "broken")]
+    assert h.recent_verdicts(runs=2)[(URL, "r1")] == [(t(2, 1), "broken"), (t(4, 1), "broken")]
+    assert recent[(URL, "r2")] == [(t(2, 1), "ok")]
+    assert recent[("#", "p1")] == [(t(1, 1), "placeholder")]
+    assert ("#", "p2") not in recent
+    info = compute_trend(recent[(URL, "r1")], "broken", t(5))
     assert info == TrendInfo(t(2, 1), 3, t(1, 1), "still")
 
 
@@ -421,6 +422,6 @@ def test_sigkill_mid_batch_leaves_a_consistent_database(db: Path) -> None:
     with History(db) as h:
         assert [(r.id, r.finished) for r in h.runs()] == [("crashed", None), ("before", t(1, 1))]
         run(h, "after", t(3), t(3, 1), broken("https://example.org/0/0", ref="r"))
-        assert h.trend_inputs("https://example.org/0/0", "r") == [(t(1, 1), "ok"), (t(3, 1), "broken")]
+        assert h.recent_verdicts()[("https://example.org/0/0", "r")] == [(t(1, 1), "ok"), (t(3, 1), "broken")]
         assert h.timeline("https://example.org/3/0") == []
         assert h.runs()[0].id == "after"

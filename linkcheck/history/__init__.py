@@ -121,17 +121,9 @@ class History:
         return [RunRow(run_id, started, finished, json.loads(summary) if summary else {})
                 for run_id, started, finished, summary in rows]
 
-    def trend_inputs(self, url: str, reference_id: str | None, limit: int = 20) -> list[tuple[str, str]]:
-        """(finished, verdict) of this citation in the last `limit` finished runs, oldest first."""
-        rows = self._conn.execute(
-            "SELECT runs.finished, r.verdict FROM results r JOIN runs ON runs.id = r.run_id "
-            "WHERE r.url = ? AND r.reference_id = ? AND runs.finished IS NOT NULL "
-            f"{_LATEST_FIRST} LIMIT ?", (url, reference_id or "", limit)).fetchall()
-        return [(t, v) for t, v in reversed(rows)]
-
     def recent_verdicts(self, runs: int = 20) -> dict[tuple[str, str], list[tuple[str, str]]]:
-        """trend_inputs for every citation at once: (url, reference_id) -> (finished, verdict) of the
-        last `runs` finished runs, oldest first. One query where a run would otherwise ask per URL."""
+        """For every citation, (url, reference_id) -> (finished, verdict) in the last `runs` finished
+        runs, oldest first: what trends are computed from, in one query for the whole run."""
         rows = self._conn.execute(
             "SELECT r.url, r.reference_id, runs.finished, r.verdict FROM results r JOIN runs ON runs.id = r.run_id "
             "WHERE r.run_id IN (SELECT id FROM runs WHERE finished IS NOT NULL "
