@@ -29,7 +29,7 @@ from .model import FetchOutcome, Snapshot
 from .times import format_time, utc_now
 
 __all__ = ["REDACTED", "Original", "StoredCapture", "WarcWriter", "export", "iter_records",
-           "payload_digest", "read_capture", "sha256_hex", "target_uri", "warc_date"]
+           "payload_digest", "payload_digests", "read_capture", "sha256_hex", "target_uri", "warc_date"]
 
 REDACTED = "[redacted]"
 _SECRET_REQUEST = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -69,7 +69,13 @@ def sha256_hex(body: bytes) -> str:
 
 def payload_digest(body: bytes) -> str:
     """The WARC-Payload-Digest of a body, spelt as warcio spells digests (base32, upper case)."""
-    return "sha256:" + base64.b32encode(hashlib.sha256(body).digest()).decode("ascii")
+    return payload_digests(body)[0]
+
+
+def payload_digests(body: bytes) -> tuple[str, str]:
+    """(WARC-Payload-Digest, sha256 hex) of a body from one hash: each capture needs both."""
+    raw = hashlib.sha256(body).digest()
+    return "sha256:" + base64.b32encode(raw).decode("ascii"), raw.hex()
 
 
 def _digest_matches(digest: str, body: bytes) -> bool:
@@ -207,12 +213,15 @@ class WarcWriter:
         finally:
             os.close(dir_fd)
 
-    def write(self, outcome: FetchOutcome, original: Original | None = None) -> Snapshot | None:
+    def write(self, outcome: FetchOutcome, original: Original | None = None, *,
+              digests: tuple[str, str] | None = None) -> Snapshot | None:
         """Archive one GET answer, as a revisit when `original` has the same payload; None if the
-        outcome holds nothing to keep (not a GET, no response, no body)."""
+        outcome holds nothing to keep (not a GET, no response, no body). `digests` is
+        `payload_digests(body)` when the caller already has it."""
         body, status = outcome.body, outcome.status
         if outcome.method.upper() != "GET" or status is None or body is None:
             return None
+        digest, sha = digests or payload_digests(body)
         uri, date = target_uri(outcome.final_url or outcome.url), warc_date(outcome.fetched_at)
         protocol = "HTTP/" + (outcome.http_version or "1.1").removeprefix("HTTP/")
         reason = outcome.reason_phrase or (HTTPStatus(status).phrase
@@ -221,13 +230,14 @@ class WarcWriter:
                                 _response_headers(outcome.headers, len(body)), protocol=protocol)
         truncated = outcome.body_truncated
         # A revisit says "same bytes as the original": if the digest disagrees, keep the bytes.
-        if original is not None and _digest_matches(original.digest, body):
+        if original is not None and (original.digest == digest or _digest_matches(original.digest, body)):
             main = _record(self._warcio, "revisit", date, uri, http=http, WARC_Profile=_REVISIT_PROFILE,
                            WARC_Refers_To_Target_URI=target_uri(original.url),
                            WARC_Refers_To_Date=original.date, WARC_Payload_Digest=original.digest,
                            truncated=truncated)
         else:
-            main = _record(self._warcio, "response", date, uri, body, http, truncated=truncated)
+            main = _record(self._warcio, "response", date, uri, body, http, truncated=truncated,
+                           WARC_Payload_Digest=digest)
         parts = urlsplit(uri)
         headers = [(name, REDACTED if name.lower() in _SECRET_REQUEST else _clean(value))
                    for name, value in outcome.request_headers]
@@ -238,7 +248,7 @@ class WarcWriter:
                           http=StatusAndHeaders(f"{line} {protocol}", headers, is_http_request=True),
                           WARC_Concurrent_To=main.rec_headers.get_header("WARC-Record-ID"))
         offset = self._append([main, request])
-        return Snapshot(warc=self._name, sha256=sha256_hex(body), offset=offset, time=date)
+        return Snapshot(warc=self._name, sha256=sha, offset=offset, time=date)
 
     def _append(self, records: list[ArcWarcRecord]) -> int:
         """Append records (gzip members built in memory first, so a failure leaves no broken

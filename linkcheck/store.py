@@ -10,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 
 from . import content
-from .archive import Original, WarcWriter, payload_digest, read_capture, sha256_hex, target_uri, warc_date
+from .archive import Original, WarcWriter, payload_digests, read_capture, target_uri, warc_date
 from .classify import Comparison
 from .files import write_atomic
 from .history import CachedResult, History, compute_trend
@@ -96,12 +96,13 @@ class EvidenceStore:
         record building holds the GIL and then stalls the loop for whole switch intervals."""
         if self.writer is None or outcome.body is None or outcome.status is None or outcome.method != "GET":
             return None
-        digest, sha = payload_digest(outcome.body), sha256_hex(outcome.body)
+        digests = payload_digests(outcome.body)
+        digest, sha = digests
         original = self._seen.get(sha) or self._stored_original(sha)
         uri = target_uri(outcome.final_url or outcome.url)
         if original is None:
             self._seen[sha] = Original(uri, warc_date(outcome.fetched_at), digest)
-        snapshot = self.writer.write(outcome, original)
+        snapshot = self.writer.write(outcome, original, digests=digests)
         if snapshot is None:
             return None
         # Indexed in batches: a crash loses at most the last batch's index rows, never a record.
