@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import io
 import os
@@ -78,6 +79,9 @@ def payload_digests(body: bytes) -> tuple[str, str]:
     return "sha256:" + base64.b32encode(raw).decode("ascii"), raw.hex()
 
 
+_EMPTY_DIGEST = payload_digest(b"")  # a request record's payload, every time
+
+
 def _digest_matches(digest: str, body: bytes) -> bool:
     algo, _, value = digest.partition(":")
     try:
@@ -87,6 +91,7 @@ def _digest_matches(digest: str, body: bytes) -> bool:
     return value.strip().upper() in (base64.b32encode(raw).decode("ascii"), raw.hex().upper())
 
 
+@functools.lru_cache(maxsize=4096)  # asked for each capture's URL by the store and the writer alike
 def target_uri(url: str) -> str:
     """The URL as a WARC-Target-URI: ASCII, no fragment, no userinfo (a client never sends it);
     idempotent, so an Original's URL maps to the string its own record was written with."""
@@ -150,8 +155,8 @@ def _record(writer: WARCWriter, kind: str, date: str, uri: str = "", payload: by
               **{name.replace("_", "-"): value for name, value in extra.items()},
               **({"WARC-Truncated": "length"} if truncated else {}),
               "WARC-Block-Digest": payload_digest(block)}
-    if kind != "warcinfo":
-        fields.setdefault("WARC-Payload-Digest", payload_digest(payload))
+    if kind != "warcinfo" and "WARC-Payload-Digest" not in fields:
+        fields["WARC-Payload-Digest"] = payload_digest(payload) if payload else _EMPTY_DIGEST
     return writer.create_warc_record(
         uri, kind, payload=io.BytesIO(payload), length=len(payload), http_headers=http,
         warc_headers_dict=fields, warc_content_type="application/warc-fields" if kind == "warcinfo" else "")

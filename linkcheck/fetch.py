@@ -133,11 +133,11 @@ class Fetcher:
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(settings.per_host))
         self._session: aiohttp.ClientSession | None = None
+        self._tls: ssl.SSLContext | None = None  # built on the first https URL: it costs a read of the trust store
         self.responses = 0  # HTTP answers received: proof that our own network works
 
     async def __aenter__(self) -> Fetcher:
-        connector = aiohttp.TCPConnector(resolver=self.resolver, ssl=_ssl_context(),
-                                         limit=self.settings.concurrency, limit_per_host=0,
+        connector = aiohttp.TCPConnector(resolver=self.resolver, limit=self.settings.concurrency, limit_per_host=0,
                                          ttl_dns_cache=300)
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout, sock_connect=self.settings.timeout,
                                         sock_read=self.settings.timeout)
@@ -234,9 +234,10 @@ class Fetcher:
 
     async def _send(self, method: str, url: str, need_body: bool) -> _Answer:
         assert self._session is not None
-        host = urlsplit(url).netloc.lower()
-        async with self._slot(host):
-            async with self._session.request(method, URL(url, encoded=True), allow_redirects=False) as resp:
+        parts = urlsplit(url)
+        async with self._slot(parts.netloc.lower()):
+            async with self._session.request(method, URL(url, encoded=True), allow_redirects=False,
+                                             ssl=self._tls_for(parts.scheme)) as resp:
                 self.responses += 1
                 content_type = resp.headers.get("Content-Type", "")
                 headers = tuple((k, v) for k, v in resp.headers.items())
@@ -250,6 +251,13 @@ class Fetcher:
                 sent = tuple((k, v) for k, v in resp.request_info.headers.items())
                 return _Answer(resp.status, headers, content_type, body, truncated, method, sent,
                                resp.reason or "", version, utc_now())
+
+    def _tls_for(self, scheme: str) -> ssl.SSLContext | bool:
+        if scheme.lower() != "https":
+            return True  # aiohttp's default; plain HTTP never uses it
+        if self._tls is None:
+            self._tls = _ssl_context()
+        return self._tls
 
     def _body_limit(self, status: int, content_type: str, need_body: bool) -> int:
         """How much of a body to read: all of it (capped) when it is evidence, a sniff when

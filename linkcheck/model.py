@@ -284,7 +284,7 @@ class Result:
             changes=tuple(data.get("changes", ())))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class RunReport:
     """Everything one run found: what every report format renders from."""
 
@@ -297,6 +297,12 @@ class RunReport:
     documents: tuple[str, ...] = field(default=())
     # (finished, {verdict: count}) of earlier finished runs, oldest first: for trend charts.
     previous_runs: tuple[tuple[str, dict[str, int]], ...] = ()
+
+    def __repr__(self) -> str:
+        # Short, because Python repr()s it in full more than once: asyncio.run() on Python 3.11
+        # formats its task's result into an error message it then discards.
+        return (f"RunReport(id={self.id!r}, started={self.started!r}, finished={self.finished!r}, "
+                f"results=<{len(self.results)}>, offline={self.offline!r})")
 
     @property
     def summary(self) -> dict[str, int]:

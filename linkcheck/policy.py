@@ -1,6 +1,7 @@
 """The pre-fetch gate: which targets are never fetched, and which addresses may be connected to."""
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Z
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+@functools.lru_cache(maxsize=1024)  # asked again for every URL and redirect hop of a host
 def literal_ip(host: str) -> IPAddress | None:
     """The address a host names directly (`127.0.0.1`, `[::1]`), or None for a name."""
     try:

@@ -19,7 +19,7 @@ from .model import FetchOutcome, Result, RunReport, Snapshot, Target, Verdict
 __all__ = ["EvidenceStore", "archive_dir", "history_path", "last_report_path", "quote_comparison"]
 
 _GOOD = frozenset({Verdict.OK, Verdict.REDIRECTED})
-_INDEX_BATCH = 256
+_BATCH = 256  # index rows and results written per transaction while a run goes on
 
 
 def history_path(state_dir: Path) -> Path:
@@ -55,12 +55,16 @@ class EvidenceStore:
         self._pending: list[tuple[str, Snapshot, int, str, bool, str | None]] = []  # index rows
         self._with_baseline: set[str] = set()
         self._archived: set[str] = set()
+        self._recent: dict[tuple[str, str], list[tuple[str, str]]] = {}  # earlier verdicts, for trends
+        self._unrecorded: list[Result] = []
+        self._recorded: dict[int, Result] = {}  # by id(): what history holds, exactly as noted
 
     def __enter__(self) -> EvidenceStore:
         self.history = History(history_path(self.state_dir))
         self.history.start_run(self.run_id, self.started)
         self._with_baseline = self.history.baseline_urls()
         self._archived = self.history.archived_payloads()
+        self._recent = self.history.recent_verdicts()
         if self.archive:
             self.writer = WarcWriter(archive_dir(self.state_dir), self.run_id, self.started).__enter__()
         return self
@@ -70,7 +74,7 @@ class EvidenceStore:
         if self.writer is not None:
             self.writer.__exit__(exc_type, exc, tb)
         if self.history is not None and self._pending:
-            self._flush()
+            self._flush()  # a failed run's captures stay findable; its results never count
         if self.history is not None:
             self.history.close()
 
@@ -107,7 +111,7 @@ class EvidenceStore:
             return None
         # Indexed in batches: a crash loses at most the last batch's index rows, never a record.
         self._pending.append((outcome.url, snapshot, outcome.status, digest, original is not None, uri))
-        if len(self._pending) >= _INDEX_BATCH:
+        if len(self._pending) >= _BATCH:
             self._flush()
         return snapshot
 
@@ -176,16 +180,24 @@ class EvidenceStore:
 
     # -- after classifying -------------------------------------------------------------------------
 
-    def annotate(self, results: Sequence[Result], now: str) -> list[Result]:
-        """The results with their history: first failure, streak, last ok, trend."""
-        recent = self._db.recent_verdicts()
-        annotated = []
-        for result in results:
-            previous = recent.get((result.url, result.reference_id or ""), [])
-            info = compute_trend(previous, str(result.verdict), now)
-            annotated.append(replace(result, first_failed=info.first_failed, last_ok=info.last_ok,
-                                     consecutive_failures=info.consecutive_failures, trend=info.trend))
-        return annotated
+    def note(self, result: Result) -> Result:
+        """The result as reports show it (its history: first failure, streak, last ok, trend; its
+        snapshot's path), recorded in batches while the run goes on. Until `finish`, the run is
+        unfinished, and an unfinished run's results never count."""
+        previous = self._recent.get((result.url, result.reference_id or ""), [])
+        info = compute_trend(previous, str(result.verdict), self.started)
+        shown = replace(result, first_failed=info.first_failed, last_ok=info.last_ok,
+                        consecutive_failures=info.consecutive_failures, trend=info.trend,
+                        snapshot=self.display(result.snapshot) if result.snapshot else None)
+        self._unrecorded.append(shown)
+        if len(self._unrecorded) >= _BATCH:
+            self._record()
+        return shown
+
+    def _record(self) -> None:
+        self._db.record_results(self.run_id, self._unrecorded)
+        self._recorded.update((id(r), r) for r in self._unrecorded)
+        self._unrecorded.clear()
 
     def last_good(self, result: Result) -> tuple[Snapshot, str] | None:
         """(snapshot, URL captured) that still shows the evidence: for a changed page its baseline,
@@ -201,9 +213,12 @@ class EvidenceStore:
         return tuple((r.finished, r.summary) for r in reversed(rows[:limit]) if r.finished)
 
     def finish(self, results: Sequence[Result], finished: str, summary: dict[str, int]) -> None:
-        """Record the run in one transaction; a page's first good snapshot becomes its baseline."""
+        """Record what is not yet recorded (and any result that changed since it was noted), make
+        a page's first good snapshot its baseline, and mark the run finished: from then on it counts."""
         self._flush()
-        self._db.record_results(self.run_id, results)
+        waiting = {id(r) for r in self._unrecorded}
+        self._unrecorded.extend(r for r in results if id(r) not in waiting and self._recorded.get(id(r)) is not r)
+        self._record()
         self._db.ensure_baselines([(_fetched_url(r), r.snapshot.sha256, r.snapshot.time or finished)
                                    for r in results if r.verdict in _GOOD and r.snapshot is not None])
         self._db.finish_run(self.run_id, finished, summary)
@@ -213,7 +228,8 @@ class EvidenceStore:
         write_atomic(last_report_path(self.state_dir), compact)
 
     def display(self, snapshot: Snapshot) -> Snapshot:
-        """The snapshot as a report shows it: the WARC's path from the working folder."""
+        """The snapshot as a report shows it: the WARC's path from the working folder (history
+        keeps the file's name alone)."""
         return replace(snapshot, warc=os.path.join(self._shown_archive, snapshot.warc))
 
     @functools.cached_property

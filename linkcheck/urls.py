@@ -1,6 +1,7 @@
 """URL identity: normalisation, fragments, and recognising targets that are not real URLs."""
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
@@ -19,6 +20,7 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _PCT = re.compile(r"%([0-9A-Fa-f]{2})")
 # Characters that may stand unescaped in a path, query or fragment (RFC 3986 pchar + "/?").
 _SAFE = frozenset("!$&'()*+,;=:@/?%") | _UNRESERVED
+_PLAIN = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")  # _SAFE without "%"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # "https//host/x", "http:/host", "https:\\host": a scheme whose colon or slashes went astray.
 _MANGLED_SCHEME = re.compile(r"^(?:https?//|https?:/(?!/)|https?:\\|https?;//|htps?://|htttps?://)", re.I)
@@ -26,6 +28,8 @@ _MANGLED_SCHEME = re.compile(r"^(?:https?//|https?:/(?!/)|https?:\\|https?;//|ht
 
 def _requote(part: str) -> str:
     """Percent-encoding in one canonical form: unreserved decoded, hex upper, the unsafe encoded."""
+    if _PLAIN.fullmatch(part):
+        return part  # most URLs: nothing escaped and nothing to escape
 
     def fix(m: re.Match[str]) -> str:
         char = chr(int(m.group(1), 16))
@@ -113,6 +117,7 @@ def _is_reserved_host(host: str) -> bool:
     return host in RESERVED_HOSTS or host.endswith(RESERVED_SUFFIXES)
 
 
+@functools.lru_cache(maxsize=4096)  # asked at every stage about the same few thousand URLs
 def placeholder_reason(raw: str) -> Reason | None:
     """Why a cited target is no real target (`placeholder`, `invalid_url`), or None.
 
@@ -139,8 +144,9 @@ def placeholder_reason(raw: str) -> Reason | None:
     except ValueError:
         return Reason.INVALID_URL
     if parts.scheme.lower() in ("http", "https"):
-        if not parts.hostname:
+        host = parts.hostname
+        if not host:
             return Reason.INVALID_URL
-        if _is_reserved_host(parts.hostname):
+        if _is_reserved_host(host):
             return Reason.PLACEHOLDER
     return None

@@ -1,6 +1,7 @@
 """The crawler and the verdict table end to end, against a real aiohttp server on loopback."""
 from __future__ import annotations
 
+import gc
 import ipaddress
 import socket
 import ssl
@@ -12,8 +13,9 @@ import trustme
 from aiohttp import web as aioweb
 from aiohttp.test_utils import TestServer
 
+from linkcheck import fetch, pipeline
 from linkcheck.config import Config, Settings
-from linkcheck.model import REASONS_BY_VERDICT, Reference, Result
+from linkcheck.model import REASONS_BY_VERDICT, Reason, Reference, Result, RunReport, Verdict
 from linkcheck.pipeline import run_check
 from linkcheck.resolver import StaticResolver
 from tests.conftest import InstantClock
@@ -250,6 +252,57 @@ async def test_untrusted_certificate_is_a_tls_error(https_site: Any, tmp_path: P
     result = (await check(tmp_path, [url], clock))[url]
     assert (result.verdict, result.reason) == ("error", "tls")
     assert "certificate" in result.detail
+
+
+async def test_the_trust_store_is_read_once_and_only_for_https(https_site: Any, web: tuple[Catalogue, str],
+                                                                tmp_path: Path, clock: InstantClock,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    url, bundle = https_site
+    _, base = web
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    built: list[ssl.SSLContext] = []
+    real = fetch._ssl_context
+    monkeypatch.setattr(fetch, "_ssl_context", lambda: built.append(real()) or built[-1])
+    assert (await check(tmp_path, [base + "/ok"], clock))[base + "/ok"].verdict == "ok"
+    assert built == []  # plain HTTP never reads it
+    results = await check(tmp_path, [url, url + "?edition=2", url + "?edition=3"], clock)
+    assert {r.verdict for r in results.values()} == {"ok"}
+    assert len(built) == 1
+
+
+# -- how a run treats its process -----------------------------------------------------------------
+
+async def test_a_run_collects_garbage_less_often_and_gives_the_setting_back(
+        web: tuple[Catalogue, str], tmp_path: Path, clock: InstantClock) -> None:
+    _, base = web
+    before = gc.get_threshold()
+    during: list[int] = []
+    await check(tmp_path, [base + "/ok", base + "/page"], clock,
+                progress=lambda done, total: during.append(gc.get_threshold()[0]))
+    assert during and min(during) >= pipeline._RUN_GC_THRESHOLD > before[0]
+    assert gc.get_threshold() == before
+
+
+async def test_a_run_leaves_collection_off_when_the_process_switched_it_off(
+        web: tuple[Catalogue, str], tmp_path: Path, clock: InstantClock) -> None:
+    _, base = web
+    before = gc.get_threshold()
+    gc.set_threshold(0)
+    try:
+        during: list[int] = []
+        await check(tmp_path, [base + "/ok"], clock, progress=lambda done, total: during.append(gc.get_threshold()[0]))
+        assert during and set(during) == {0}
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_a_report_repr_is_short_whatever_its_size() -> None:
+    result = Result(url="https://site.example/a", verdict=Verdict.OK, reason=Reason.OK, detail="HTTP 200")
+    report = RunReport(id="r1", started="2026-01-01T00:00:00Z", finished="2026-01-01T00:00:09Z", tool_version="1",
+                       results=(result,) * 5000)
+    # asyncio.run() on Python 3.11 formats the repr of its task's result, in full, and discards it.
+    assert len(repr(report)) < 200 and "results=<5000>" in repr(report)
 
 
 # -- what is never fetched ------------------------------------------------------------------------

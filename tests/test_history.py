@@ -128,10 +128,11 @@ def test_migrations_apply_in_order(db: Path, monkeypatch: pytest.MonkeyPatch) ->
 # --------------------------------------------------------------------------- runs and results
 
 def test_results_round_trip(h: History) -> None:
-    snap = Snapshot("archive/2024.warc.gz", "ab" * 32, 1234, t(1))
-    run(h, "one", t(1), t(1, 1), ok(snapshot=snap), broken("https://gone.example/", None))
+    shown = Snapshot("state/archive/2024.warc.gz", "ab" * 32, 1234, t(1))  # as a report shows it
+    run(h, "one", t(1), t(1, 1), ok(snapshot=shown), broken("https://gone.example/", None))
     cached = h.cached_ok(URL, 3600, t(1, 1))
-    assert cached == hist.CachedResult(Verdict.OK, Reason.OK, "200 OK", 200, URL, snap, t(1, 1))
+    stored = Snapshot("2024.warc.gz", "ab" * 32, 1234, t(1))  # history keeps the WARC's file name
+    assert cached == hist.CachedResult(Verdict.OK, Reason.OK, "200 OK", 200, URL, stored, t(1, 1))
     [row] = h.timeline("https://gone.example/")
     assert row == hist.TimelineRow(t(1, 1), "broken", "http_status", 404, "404 Not Found", None, "")
     assert h.timeline(URL)[0].sha256 == "ab" * 32
@@ -425,3 +426,29 @@ def test_sigkill_mid_batch_leaves_a_consistent_database(db: Path) -> None:
         assert h.recent_verdicts()[("https://example.org/0/0", "r")] == [(t(1, 1), "ok"), (t(3, 1), "broken")]
         assert h.timeline("https://example.org/3/0") == []
         assert h.runs()[0].id == "after"
+
+
+# --------------------------------------------------------------------------- recording during a run
+
+def test_a_run_records_results_as_it_goes_and_they_count_once_it_finishes(tmp_path: Path) -> None:
+    from linkcheck.store import EvidenceStore, history_path
+
+    state = tmp_path / "state"
+    with History(history_path(state)) as earlier:
+        run(earlier, "before", t(1), t(1, 1), broken(URL + "/0"))
+    store = EvidenceStore(state, "now", t(2), archive=False, drift_threshold=0.6)
+    with store:
+        noted = [store.note(ok(f"{URL}/{i}")) for i in range(300)]
+        assert (noted[0].trend, noted[0].first_failed, noted[0].last_ok) == ("fixed", None, t(2))
+        conn = raw(history_path(state))
+        # Written in batches while the run goes on, but an unfinished run does not count yet.
+        assert conn.execute("SELECT COUNT(*) FROM results WHERE run_id = 'now'").fetchone()[0] == 256
+        with History(history_path(state)) as reader:
+            assert [r.run_id for r in reader.latest_results()] == ["before"]
+        revised = Result(f"{URL}/0", Verdict.BROKEN, Reason.HTTP_STATUS, "revised after it was noted",
+                         http_status=410, reference_id="r1")
+        store.finish([revised, *noted[1:]], t(2, 1), {"ok": 299, "broken": 1})
+    with History(history_path(state)) as reader:
+        latest = reader.latest_results()
+    assert len(latest) == 300 and {r.run_id for r in latest} == {"now"}
+    assert [(r.verdict, r.detail) for r in latest if r.url == URL + "/0"] == [("broken", "revised after it was noted")]

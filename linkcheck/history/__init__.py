@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import zlib
 from collections.abc import Sequence
@@ -48,8 +49,10 @@ def _save_text(conn: sqlite3.Connection, sha256: str, text: str) -> None:
 
 def _result_row(run_id: str, r: Result) -> tuple[Any, ...]:
     s = r.snapshot
+    # The WARC's file name only: a report shows it with the path to the state dir's archive.
+    warc = os.path.basename(s.warc) if s else None
     return (run_id, r.url, r.reference_id or "", str(r.verdict), str(r.reason), r.detail, r.http_status,
-            r.final_url, s.sha256 if s else None, s.warc if s else None, s.offset if s else None,
+            r.final_url, s.sha256 if s else None, warc, s.offset if s else None,
             s.time if s else None, json.dumps([c.to_json() for c in r.citations], ensure_ascii=False))
 
 
