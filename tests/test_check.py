@@ -1,6 +1,7 @@
 """The crawler and the verdict table end to end, against a real aiohttp server on loopback."""
 from __future__ import annotations
 
+import asyncio
 import gc
 import ipaddress
 import socket
@@ -280,6 +281,16 @@ async def test_a_run_collects_garbage_less_often_and_gives_the_setting_back(
     await check(tmp_path, [base + "/ok", base + "/page"], clock,
                 progress=lambda done, total: during.append(gc.get_threshold()[0]))
     assert during and min(during) >= pipeline._RUN_GC_THRESHOLD > before[0]
+    assert gc.get_threshold() == before
+
+
+async def test_runs_side_by_side_give_the_setting_back_when_the_last_ends(
+        web: tuple[Catalogue, str], tmp_path: Path, clock: InstantClock) -> None:
+    _, base = web
+    before = gc.get_threshold()
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    await asyncio.gather(check(tmp_path / "a", [base + "/ok"], clock),
+                         check(tmp_path / "b", [base + "/slow"], clock))
     assert gc.get_threshold() == before
 
 
