@@ -6,8 +6,8 @@ N / (concurrency / latency) seconds: that is the physical limit, and the benchma
 every measured time as a ratio to it (1.00 = perfect overlap of all requests).
 
 Two variants are measured, each `--repeat` times:
-  * default     - `linkcheck check ...`               (reads bodies; GET only)
-  * no-archive  - `linkcheck check ... --no-archive`  (HEAD first, GET for HTML pages)
+  * default     - `linkcheck check ...`               (one GET per URL; every page archived)
+  * no-archive  - `linkcheck check ... --no-archive`  (one GET per URL; HTML only sniffed)
 and each both ways:
   * wall        - the whole CLI as a subprocess (interpreter start, imports, reports)
   * in-process  - `pipeline.run_check` awaited in this process (the crawl itself)
@@ -279,14 +279,15 @@ def bench(args: argparse.Namespace) -> int:
 
     print()
     header = (f"{'variant':<11} {'wall med (s)':>12} {'report (s)':>10} {'in-proc med (s)':>15} "
-              f"{'wall/limit':>10} {'in-proc/limit':>13}  requests/URL")
+              f"{'wall/limit':>10} {'in-proc/limit':>13} {'in-proc min-max':>15}  requests/URL")
     print(header)
     print("-" * len(header))
     for variant in variants:
         wall, inp = statistics.median(walls[variant]), statistics.median(inproc[variant])
         own = statistics.median(owns[variant])
+        spread = f"{min(inproc[variant]) / limit:.2f}-{max(inproc[variant]) / limit:.2f}"
         print(f"{variant:<11} {wall:>12.3f} {own:>10.0f} {inp:>15.3f} {wall / limit:>10.2f} "
-              f"{inp / limit:>13.2f}  {_per_url(requests[variant], args.n * runs[variant])}")
+              f"{inp / limit:>13.2f} {spread:>15}  {_per_url(requests[variant], args.n * runs[variant])}")
     print()
     print(f"peak RSS of the CLI subprocess: {peak_mb:.1f} MiB")
     print("(report (s): run.finished - run.started from report.json, whole seconds only)")

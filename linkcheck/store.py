@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -15,6 +14,7 @@ from .classify import Comparison
 from .files import write_atomic
 from .history import CachedResult, History, compute_trend
 from .model import FetchOutcome, Result, RunReport, Snapshot, Target, Verdict
+from .reports import json as report_json
 
 __all__ = ["EvidenceStore", "archive_dir", "history_path", "last_report_path", "quote_comparison"]
 
@@ -224,8 +224,8 @@ class EvidenceStore:
         self._db.finish_run(self.run_id, finished, summary)
 
     def keep_report(self, report: RunReport) -> None:
-        compact = json.dumps(report.to_json(), separators=(",", ":"), ensure_ascii=False)
-        write_atomic(last_report_path(self.state_dir), compact)
+        """The run's report.json, kept so that `linkcheck report` can render it again."""
+        write_atomic(last_report_path(self.state_dir), report_json.render(report))
 
     def display(self, snapshot: Snapshot) -> Snapshot:
         """The snapshot as a report shows it: the WARC's path from the working folder (history

@@ -88,6 +88,7 @@ async def test_report_renders_the_last_run_again_without_a_request(web: tuple[Ca
     catalogue, base = web
     await _check_twice(base)
     first = json.loads(Path("reports/report.json").read_text())
+    assert Path(".linkcheck/last-report.json").read_text() == Path("reports/report.json").read_text()
     requests = len(catalogue.log)
     shutil.rmtree("reports")
     again = await cli("report", "--format", "html,junit")

@@ -14,6 +14,7 @@ import pytest
 from linkcheck.config import Settings
 from linkcheck.model import Citation, Reason, Result, RunReport, Snapshot, Verdict
 from linkcheck.reports import FILENAMES, FORMATS, github, html, junit, markdown, sarif, write_reports
+from linkcheck.reports import json as report_json
 
 DOC = "submissions/review.md"
 PDF = "submissions/annex.pdf"
@@ -352,3 +353,19 @@ def test_emit_github_without_a_summary_file_still_annotates() -> None:
     out = io.StringIO()
     github.emit_github(make_report(), frozenset({Verdict.BROKEN}), env={"GITHUB_ACTIONS": "true"}, out=out)
     assert out.getvalue().count("::error ") == 2
+
+
+# --------------------------------------------------------------------------- report.json
+
+@pytest.mark.parametrize("results", [None, ()], ids=["every verdict", "no results"])
+def test_report_json_is_the_schema_with_one_result_per_line(results: tuple[Result, ...] | None) -> None:
+    report = make_report() if results is None else make_report(results=results)
+    text = report_json.render(report)
+    assert json.loads(text) == report.to_json()
+    assert RunReport.from_json(json.loads(text)).results == report.results
+    lines = text.splitlines()
+    if not report.results:
+        assert len(lines) == 1
+        return
+    assert json.loads(lines[0] + "]}")["schema_version"] == 1  # the run and summary come first
+    assert [json.loads(line.rstrip(","))["url"] for line in lines[1:-1]] == [r.url for r in report.results]
