@@ -79,12 +79,12 @@ def _order(result: Result) -> tuple[str, str, int]:
     return (result.url, first.document if first else "", (first.line or 0) if first else 0)
 
 
-def _looks_offline(outcomes: Sequence[FetchOutcome], fetcher: Fetcher) -> bool:
+def _looks_offline(errors: Sequence[ErrorKind | None], fetcher: Fetcher) -> bool:
     """Every fetch failed the way a dead network fails: names did not resolve, no name
     resolved at all, and no server answered. Then the probe decides."""
     return (fetcher.responses == 0 and fetcher.resolver.resolved == 0
-            and any(o.error in _DNS for o in outcomes)
-            and all(o.error in _NETWORK_DOWN for o in outcomes))
+            and any(error in _DNS for error in errors)
+            and all(error in _NETWORK_DOWN for error in errors))
 
 
 def _prejudge(targets: Sequence[Target], gate: Gate) -> tuple[dict[int, Result], dict[str, list[int]]]:
@@ -216,17 +216,19 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
             progress(done, total)
         async with Fetcher(settings, resolver=resolver, clock=clock, is_public=is_public) as fetcher:
 
-            async def one(url: str, members: list[int]) -> FetchOutcome | None:
+            errors: list[ErrorKind | None] = []  # of each fetch; an outcome itself is let go once judged
+
+            async def one(url: str, members: list[int]) -> None:
                 nonlocal done
                 hits = [store.cached(targets[i], cache_ttl, started) for i in members] if store else []
                 if hits and all(hits):
                     judged.update((i, note(_from_cache(targets[i], hit)))
                                   for i, hit in zip(members, hits, strict=True) if hit)
-                    outcome = None
                 else:
                     # Fetched once however often cited.
                     wants_body = archive or any(_wants_body(targets[i]) for i in members)
                     outcome = await fetcher.fetch(url, need_body=wants_body)
+                    errors.append(outcome.error)
                     # Judged only after the request that was waiting for this slot has gone out:
                     # slots kept busy are what bounds a crawl, so sending comes before judging.
                     await asyncio.sleep(0)
@@ -239,11 +241,9 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                 done += len(members)
                 if progress:
                     progress(done, total)
-                return outcome
 
-            fetched = await asyncio.gather(*(one(url, members) for url, members in to_fetch.items()))
-            outcomes = [o for o in fetched if o is not None]
-            offline = _looks_offline(outcomes, fetcher) and not await fetcher.resolver.probe(
+            await asyncio.gather(*(one(url, members) for url, members in to_fetch.items()))
+            offline = _looks_offline(errors, fetcher) and not await fetcher.resolver.probe(
                 settings.online_probe_hosts)
         if offline:
             down = classify.Judgement(Verdict.ERROR, Reason.OFFLINE, "not checked: the checker's own network "
