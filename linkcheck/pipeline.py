@@ -256,7 +256,7 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                            results=tuple(results), offline=offline, documents=tuple(_display(d) for d in documents),
                            previous_runs=store.previous_runs() if store is not None else ())
         if store is not None:
-            store.finish(report.results, report.finished, report.summary)
+            store.finish(report.results, report.finished, report.summary, offline=offline)
             store.keep_report(report)
     return report
 

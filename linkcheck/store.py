@@ -12,8 +12,8 @@ from . import content
 from .archive import Original, WarcWriter, payload_digests, read_capture, target_uri, warc_date
 from .classify import Comparison
 from .files import write_atomic
-from .history import CachedResult, History, compute_trend
-from .model import FetchOutcome, Result, RunReport, Snapshot, Target, Verdict
+from .history import CachedResult, History, carried_trend, compute_trend
+from .model import FetchOutcome, Reason, Result, RunReport, Snapshot, Target, Verdict
 from .reports import json as report_json
 
 __all__ = ["EvidenceStore", "archive_dir", "history_path", "last_report_path", "quote_comparison"]
@@ -185,7 +185,8 @@ class EvidenceStore:
         snapshot's path), recorded in batches while the run goes on. Until `finish`, the run is
         unfinished, and an unfinished run's results never count."""
         previous = self._recent.get((result.url, result.reference_id or ""), [])
-        info = compute_trend(previous, str(result.verdict), self.started)
+        info = (carried_trend(previous) if result.reason is Reason.OFFLINE
+                else compute_trend(previous, str(result.verdict), self.started))
         shown = replace(result, first_failed=info.first_failed, last_ok=info.last_ok,
                         consecutive_failures=info.consecutive_failures, trend=info.trend,
                         snapshot=self.display(result.snapshot) if result.snapshot else None)
@@ -209,19 +210,21 @@ class EvidenceStore:
 
     def previous_runs(self, limit: int = 12) -> tuple[tuple[str, dict[str, int]], ...]:
         """(finished, summary) of the last finished runs before this one, oldest first."""
-        rows = [r for r in self._db.runs(limit + 1) if r.finished and r.id != self.run_id]
+        rows = [r for r in self._db.runs(2 * limit + 1) if r.finished and not r.offline and r.id != self.run_id]
         return tuple((r.finished, r.summary) for r in reversed(rows[:limit]) if r.finished)
 
-    def finish(self, results: Sequence[Result], finished: str, summary: dict[str, int]) -> None:
+    def finish(self, results: Sequence[Result], finished: str, summary: dict[str, int], *,
+               offline: bool = False) -> None:
         """Record what is not yet recorded (and any result that changed since it was noted), make
-        a page's first good snapshot its baseline, and mark the run finished: from then on it counts."""
+        a page's first good snapshot its baseline, and mark the run finished: from then on it
+        counts, unless it was `offline`."""
         self._flush()
         waiting = {id(r) for r in self._unrecorded}
         self._unrecorded.extend(r for r in results if id(r) not in waiting and self._recorded.get(id(r)) is not r)
         self._record()
         self._db.ensure_baselines([(_fetched_url(r), r.snapshot.sha256, r.snapshot.time or finished)
                                    for r in results if r.verdict in _GOOD and r.snapshot is not None])
-        self._db.finish_run(self.run_id, finished, summary)
+        self._db.finish_run(self.run_id, finished, summary, offline=offline)
 
     def keep_report(self, report: RunReport) -> None:
         """The run's report.json, kept so that `linkcheck report` can render it again."""

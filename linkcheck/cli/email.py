@@ -68,7 +68,8 @@ def email_command(to: tuple[str, ...], since: float, dry_run: bool, sender: str 
     with history:
         # The run the period started from tells what was failing before it: fixed needs that.
         rows = history.latest_results(before=start) + history.results_between(start, now)
-    digest = build_digest(rows, start, now, title=_title(config))
+        offline_run = history.latest_offline()
+    digest = build_digest(rows, start, now, title=_title(config), offline_run=offline_run)
     message = build_message(digest, sender or options.sender or login or "linkcheck@localhost", recipients,
                             options.subject_prefix)
     path = write_eml(message, report_dir / f"email-{now[:10]}.eml")

@@ -14,10 +14,10 @@ from ..errors import InputError
 from ..model import Citation, Reason, Result, Snapshot, Verdict
 from .rows import CachedResult, ResultRow, RunRow, SnapshotRow, TimelineRow, TrendInfo
 from .schema import MIGRATIONS, check_time, migrate, parse_time, transaction
-from .trend import FAILING, compute_trend
+from .trend import FAILING, carried_trend, compute_trend
 
 __all__ = ["FAILING", "MIGRATIONS", "CachedResult", "History", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow",
-           "TrendInfo", "compute_trend"]
+           "TrendInfo", "carried_trend", "compute_trend"]
 
 
 # A row's baseline flag, per row and by index: a window over every baseline in one CTE made
@@ -30,6 +30,8 @@ _SNAPSHOT_SELECT = f"""
     FROM snapshots
 """
 
+# Runs that count: finished (a crashed run's sample is partial) and not offline.
+_COUNTED = "runs.finished IS NOT NULL AND runs.offline = 0"
 _LATEST_FIRST = "ORDER BY runs.finished DESC, runs.started DESC, runs.rowid DESC"
 _NEWEST = "ORDER BY time DESC, id DESC"
 _SET_BASELINE = ("INSERT INTO baselines VALUES (?, ?, ?) "
@@ -99,13 +101,14 @@ class History:
                 raise ValueError(f"run {run_id!r} already exists")
             conn.execute("INSERT INTO runs (id, started) VALUES (?, ?)", (run_id, started))
 
-    def finish_run(self, run_id: str, finished: str, summary: dict[str, int]) -> None:
+    def finish_run(self, run_id: str, finished: str, summary: dict[str, int], *, offline: bool = False) -> None:
         """Only finished runs count for trends, timelines and the cache: a crashed run's
-        results may be a partial, unrepresentative sample."""
+        results may be a partial, unrepresentative sample. An offline run is kept, but no
+        trend, streak, cache or digest counts it: its errors say nothing about the sources."""
         check_time(finished, "finished")
         with transaction(self._conn) as conn:
-            cur = conn.execute("UPDATE runs SET finished = ?, summary = ? WHERE id = ?",
-                               (finished, json.dumps(summary, sort_keys=True), run_id))
+            cur = conn.execute("UPDATE runs SET finished = ?, summary = ?, offline = ? WHERE id = ?",
+                               (finished, json.dumps(summary, sort_keys=True), int(offline), run_id))
             if cur.rowcount != 1:
                 raise ValueError(f"no run {run_id!r}")
 
@@ -119,17 +122,17 @@ class History:
 
     def runs(self, limit: int = 20) -> list[RunRow]:
         """Newest first, unfinished (crashed) runs included."""
-        rows = self._conn.execute("SELECT id, started, finished, summary FROM runs "
+        rows = self._conn.execute("SELECT id, started, finished, summary, offline FROM runs "
                                   "ORDER BY started DESC, rowid DESC LIMIT ?", (limit,)).fetchall()
-        return [RunRow(run_id, started, finished, json.loads(summary) if summary else {})
-                for run_id, started, finished, summary in rows]
+        return [RunRow(run_id, started, finished, json.loads(summary) if summary else {}, bool(offline))
+                for run_id, started, finished, summary, offline in rows]
 
     def recent_verdicts(self, runs: int = 20) -> dict[tuple[str, str], list[tuple[str, str]]]:
         """For every citation, (url, reference_id) -> (finished, verdict) in the last `runs` finished
         runs, oldest first: what trends are computed from, in one query for the whole run."""
         rows = self._conn.execute(
             "SELECT r.url, r.reference_id, runs.finished, r.verdict FROM results r JOIN runs ON runs.id = r.run_id "
-            "WHERE r.run_id IN (SELECT id FROM runs WHERE finished IS NOT NULL "
+            f"WHERE r.run_id IN (SELECT id FROM runs WHERE {_COUNTED.replace('runs.', '')} "
             f"{_LATEST_FIRST.replace('runs.', '')} LIMIT ?) ORDER BY runs.finished, runs.started, runs.rowid",
             (runs,)).fetchall()
         found: dict[tuple[str, str], list[tuple[str, str]]] = {}
@@ -146,7 +149,7 @@ class History:
             "COALESCE(r.final_url, r.url) "
             "FROM results r JOIN runs ON runs.id = r.run_id "
             "WHERE r.url = ? AND r.verdict IN ('ok', 'redirected') AND r.snapshot_sha256 IS NOT NULL "
-            f"AND runs.finished IS NOT NULL {_LATEST_FIRST} LIMIT 1", (url,)).fetchone()
+            f"AND {_COUNTED} {_LATEST_FIRST} LIMIT 1", (url,)).fetchone()
         return (Snapshot(*row[:4]), row[4].partition("#")[0]) if row else None
 
     def cached_ok(self, url: str, max_age_seconds: float, now: str) -> CachedResult | None:
@@ -156,7 +159,7 @@ class History:
         so one citation's missing quote must not be hidden by another's success."""
         latest = self._conn.execute(
             "SELECT runs.id, runs.finished FROM results r JOIN runs ON runs.id = r.run_id "
-            f"WHERE r.url = ? AND runs.finished IS NOT NULL {_LATEST_FIRST} LIMIT 1", (url,)).fetchone()
+            f"WHERE r.url = ? AND {_COUNTED} {_LATEST_FIRST} LIMIT 1", (url,)).fetchone()
         if latest is None:
             return None
         run_id, finished = latest
@@ -286,10 +289,17 @@ class History:
 
     # ------------------------------------------------------------------ digests
 
+    def latest_offline(self) -> str | None:
+        """When the latest finished run ended, if that run was offline: the digest says so."""
+        row = self._conn.execute(f"SELECT finished, offline FROM runs WHERE finished IS NOT NULL "
+                                 f"{_LATEST_FIRST} LIMIT 1").fetchone()
+        return str(row[0]) if row and row[1] else None
+
     def latest_results(self, before: str | None = None) -> list[ResultRow]:
-        """Every result of the latest finished run (the latest finished before `before`, if given)."""
+        """Every result of the latest counted run (the latest finished before `before`, if given);
+        offline runs are passed over."""
         latest = self._conn.execute(
-            "SELECT id FROM runs WHERE finished IS NOT NULL AND (?1 IS NULL OR finished < ?1) "
+            f"SELECT id FROM runs WHERE {_COUNTED} AND (?1 IS NULL OR finished < ?1) "
             f"{_LATEST_FIRST} LIMIT 1", (before,)).fetchone()
         if latest is None:
             return []
@@ -302,7 +312,7 @@ class History:
         check_time(since, "since")
         check_time(until, "until")
         rows = self._conn.execute(  # runs drive the search: results are found by run id, never scanned
-            f"{_RESULT_SELECT} WHERE r.run_id IN (SELECT id FROM runs WHERE finished BETWEEN ? AND ?) "
+            f"{_RESULT_SELECT} WHERE r.run_id IN (SELECT id FROM runs WHERE finished BETWEEN ? AND ? AND offline = 0) "
             "ORDER BY runs.finished, runs.started, runs.rowid, r.url, r.reference_id", (since, until)).fetchall()
         return [_result_row_out(row) for row in rows]
 
@@ -316,10 +326,10 @@ _RESULT_SELECT = f"""
            CASE WHEN r.verdict IN {_FAILING_SQL} THEN (
                SELECT MIN(f.finished) FROM results fr JOIN runs f ON f.id = fr.run_id
                WHERE fr.url = r.url AND fr.reference_id = r.reference_id AND f.finished <= runs.finished
-                 AND f.finished > COALESCE((
+                 AND f.offline = 0 AND f.finished > COALESCE((
                      SELECT MAX(g.finished) FROM results gr JOIN runs g ON g.id = gr.run_id
                      WHERE gr.url = r.url AND gr.reference_id = r.reference_id AND g.finished <= runs.finished
-                       AND gr.verdict NOT IN {_FAILING_SQL}), ''))
+                       AND g.offline = 0 AND gr.verdict NOT IN {_FAILING_SQL}), ''))
            END
     FROM results r JOIN runs ON runs.id = r.run_id
 """

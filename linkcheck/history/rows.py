@@ -66,12 +66,14 @@ class TimelineRow:
 
 @dataclass(frozen=True, slots=True)
 class RunRow:
-    """One run; `finished` is None when it never finished (it crashed or is still going)."""
+    """One run; `finished` is None when it never finished (it crashed or is still going);
+    `offline` when it found its own network down, so that nothing counts it."""
 
     id: str
     started: str
     finished: str | None
     summary: dict[str, int]
+    offline: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,10 @@ MIGRATIONS: list[str] = [
     -- JSON [{document, line, text[, page]}]: where the documents cite the URL (NULL before this column)
     ALTER TABLE results ADD COLUMN citations TEXT;
     """,
+    """
+    -- 1 when the run found its own network down: no trend, streak or digest counts it
+    ALTER TABLE runs ADD COLUMN offline INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from .rows import TrendInfo
 
-__all__ = ["FAILING", "compute_trend"]
+__all__ = ["FAILING", "carried_trend", "compute_trend"]
 
 # Verdicts that mean the evidence is not (or not verifiably) there; the rest do not count against a URL.
 FAILING = frozenset({"broken", "changed", "placeholder", "blocked", "error"})
@@ -16,6 +16,17 @@ _FLAKY_FLIPS = 2    # failing/not-failing changes within the window that make a 
 
 def _fails(verdict: str) -> bool:
     return str(verdict) in FAILING
+
+
+def carried_trend(previous: Sequence[tuple[str, str]]) -> TrendInfo:
+    """The history fields of a result an offline run could not check: the streak and last ok
+    as the earlier runs left them, no trend, since nothing was learnt about the source."""
+    previous = list(previous)
+    if not previous:
+        return TrendInfo(None, 0, None, None)
+    *before, (time, verdict) = previous
+    info = compute_trend(before, verdict, time)
+    return TrendInfo(info.first_failed, info.consecutive_failures, info.last_ok, None)
 
 
 def compute_trend(previous: Sequence[tuple[str, str]], current: str, now: str) -> TrendInfo:

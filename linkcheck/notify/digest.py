@@ -63,7 +63,7 @@ class Item:
 
 @dataclass(frozen=True, slots=True)
 class Digest:
-    """Everything the email says; `latest_run` is None when no run has finished yet."""
+    """Everything the email says; `latest_run` is None when no counted run has finished yet."""
 
     title: str
     since: str
@@ -75,6 +75,7 @@ class Digest:
     fixed: tuple[Item, ...]
     totals: dict[str, int]
     previous_totals: dict[str, int] | None
+    offline_run: str | None = None  # when the last run ended, if it found its own network down
 
     @property
     def newly_broken(self) -> int:
@@ -112,18 +113,20 @@ def _totals(rows: Iterable[ResultLike]) -> dict[str, int]:
     return counts
 
 
-def build_digest(rows: Sequence[ResultLike], since: str, now: str, *, title: str) -> Digest:
+def build_digest(rows: Sequence[ResultLike], since: str, now: str, *, title: str,
+                 offline_run: str | None = None) -> Digest:
     """The digest of the period [since, now] from the rows of the run it started from (the latest
-    finished before `since`) and of every run finished in it.
+    finished before `since`) and of every run finished in it, offline runs left out.
 
     The latest run says what is failing now: newly when its failing streak began in the period,
-    still when before. Fixed means ok or redirected now after failing in an earlier run given."""
+    still when before. Fixed means ok or redirected now after failing in an earlier run given.
+    `offline_run` is when the last run ended if it found its own network down: the digest says so."""
     runs: dict[str, list[ResultLike]] = {}
     for row in rows:
         runs.setdefault(row.run_id, []).append(row)
     order = sorted(runs, key=lambda run_id: runs[run_id][0].finished)  # stable: ties keep the given order
     if not order:
-        return Digest(title, since, now, None, 0, (), (), (), _totals(()), None)
+        return Digest(title, since, now, None, 0, (), (), (), _totals(()), None, offline_run)
     latest = runs[order[-1]]
     was: dict[tuple[str, str], str] = {}
     for run_id in order[:-1]:
@@ -146,7 +149,7 @@ def build_digest(rows: Sequence[ResultLike], since: str, now: str, *, title: str
     previous = _totals(runs[order[-2]]) if len(order) > 1 else None
     in_period = sum(runs[run_id][0].finished >= since for run_id in order)
     return Digest(title, since, now, latest[0].finished, in_period, tuple(new), tuple(still), tuple(fixed),
-                  _totals(latest), previous)
+                  _totals(latest), previous, offline_run)
 
 
 def _one_line(text: str) -> str:
@@ -155,12 +158,14 @@ def _one_line(text: str) -> str:
 
 def _intro(digest: Digest) -> str:
     period = f"{digest.since[:10]} to {digest.now[:10]}"
+    offline = (f" The last run ({digest.offline_run}) was offline: the checker's own network was down, "
+               "so it checked nothing and is not counted here." if digest.offline_run else "")
     if digest.latest_run is None:
-        return f"{period}: no check has finished yet."
+        return f"{period}: no check has finished yet.{offline}"
     if not digest.runs_in_period:
-        return f"{period}: no check finished in this period; the latest finished {digest.latest_run}."
+        return f"{period}: no check finished in this period; the latest finished {digest.latest_run}.{offline}"
     runs = "1 run" if digest.runs_in_period == 1 else f"{digest.runs_in_period} runs"
-    return f"{period}: {runs}, the latest finished {digest.latest_run}."
+    return f"{period}: {runs}, the latest finished {digest.latest_run}.{offline}"
 
 
 def _why(item: Item) -> str:
