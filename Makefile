@@ -9,7 +9,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# (The first line drops the editable install of the time the distribution was called `linkcheck`.)
 $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip uninstall --quiet --yes linkcheck 2>/dev/null || true
 	$(BIN)/pip install --quiet -e .
 	touch $@
 

@@ -4,10 +4,19 @@ Each command lives in a module of this package; this one holds the group they jo
 from __future__ import annotations
 
 import importlib
+import os
+import re
+import sys
+from typing import Any
 
 import click
 
-from .. import __version__
+try:
+    from .. import DISTRIBUTION, __version__
+except ImportError:  # another project's `linkcheck/__init__.py` replaced ours in this environment
+    print("linkcheck: the import package `linkcheck` here is not this linkcheck's (LinkChecker installs one of that "
+          "name): install linkcheck with pipx or in a virtual environment of its own", file=sys.stderr)
+    sys.exit(2)
 
 __all__ = ["main"]
 
@@ -20,6 +29,13 @@ class _LazyGroup(click.Group):
     """Loads a command's module when the command is asked for (click's lazy-loading pattern), so
     that `linkcheck check` never imports the mail, YAML-editing or fixing code."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        clash = _clash()
+        if clash:
+            click.echo(clash, err=True)
+            sys.exit(2)
+        return super().main(*args, **kwargs)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(_COMMANDS))
 
@@ -27,6 +43,27 @@ class _LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in _COMMANDS:
             importlib.import_module(f"{__name__}.{_COMMANDS[cmd_name]}")
         return super().get_command(ctx, cmd_name)
+
+
+def _clash() -> str | None:
+    """LinkChecker, the classic link checker, installs an import package also called `linkcheck`: in one
+    environment each overwrites the other's files, so neither works reliably. Say so before anything runs.
+    (A scan of sys.path for its metadata folder: importlib.metadata alone takes longer to import than a command.)"""
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            found = _LINKCHECKER.match(name)
+            if found:
+                return (f"linkcheck: LinkChecker {found.group(1)} is installed in this environment and also provides "
+                        f"the import package `linkcheck`; the two cannot share one environment: install "
+                        f"{DISTRIBUTION} with pipx or in a virtual environment of its own")
+    return None
+
+
+_LINKCHECKER = re.compile(r"(?i)linkchecker-([^-]+)\.(?:dist|egg)-info\Z")
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
