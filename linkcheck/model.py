@@ -51,6 +51,7 @@ class Reason(StrEnum):
     TLS = "tls"
     CONNECTION = "connection"
     OFFLINE = "offline"
+    UNREADABLE = "unreadable"
     EXCLUDED = "excluded"
     PRIVATE_ADDRESS = "private_address"
     MAILTO = "mailto"
@@ -66,7 +67,8 @@ REASONS_BY_VERDICT: dict[Verdict, tuple[Reason, ...]] = {
                      Reason.TOO_MANY_REDIRECTS, Reason.SOFT_404, Reason.FRAGMENT_MISSING, Reason.FILE_MISSING),
     Verdict.PLACEHOLDER: (Reason.PLACEHOLDER, Reason.INVALID_URL),
     Verdict.BLOCKED: (Reason.AUTH_REQUIRED, Reason.BOT_BLOCKED, Reason.RATE_LIMITED),
-    Verdict.ERROR: (Reason.TIMEOUT, Reason.HTTP_5XX, Reason.TLS, Reason.CONNECTION, Reason.OFFLINE),
+    Verdict.ERROR: (Reason.TIMEOUT, Reason.HTTP_5XX, Reason.TLS, Reason.CONNECTION, Reason.OFFLINE,
+                    Reason.UNREADABLE),
     Verdict.SKIPPED: (Reason.EXCLUDED, Reason.PRIVATE_ADDRESS, Reason.MAILTO, Reason.UNSUPPORTED_SCHEME,
                       Reason.LOCAL_FILE),
 }

@@ -38,6 +38,7 @@ PLAIN_REASONS: dict[Reason, str] = {
     Reason.TLS: "the site's secure connection failed",
     Reason.CONNECTION: "the connection to the server failed",
     Reason.OFFLINE: "the network was down, so this could not be checked",
+    Reason.UNREADABLE: "the text the check needs could not be read, so it could not be compared",
     Reason.EXCLUDED: "the settings say not to check this address",
     Reason.PRIVATE_ADDRESS: "the address is on a private network, so it was not fetched",
     Reason.MAILTO: "it is an e-mail address; only its form was checked",
