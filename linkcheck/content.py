@@ -11,6 +11,7 @@ from typing import Any
 
 import lxml.html
 
+from linkcheck.encoding import charset_param, decode_text
 from linkcheck.extract.html import parse_html
 
 __all__ = [
@@ -33,7 +34,6 @@ DEFAULT_DRIFT_THRESHOLD = 0.6
 
 _WHITESPACE = re.compile(r"\s+")
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
-_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 # Never rendered, or not text: their content is not what a reader sees.
 _INVISIBLE = {"head", "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "canvas"}
 _BLOCKS = {
@@ -79,9 +79,7 @@ _DIFF_GAP = 3  # shorter runs of common words ("and the") do not split a change
 
 
 def _media_type(content_type: str) -> tuple[str, str | None]:
-    media = content_type.split(";", 1)[0].strip().lower()
-    charset = _CHARSET.search(content_type)
-    return media, charset.group(1) if charset else None
+    return content_type.split(";", 1)[0].strip().lower(), charset_param(content_type)
 
 
 def _kind(body: bytes, content_type: str) -> tuple[str, str | None]:
@@ -97,18 +95,6 @@ def _kind(body: bytes, content_type: str) -> tuple[str, str | None]:
     if not media and (head.startswith((b"<!doctype html", b"<html")) or b"<body" in head):
         return "html", charset
     return "", charset
-
-
-def _decode_text(body: bytes, charset: str | None) -> str:
-    if charset:
-        try:
-            return body.decode(charset, errors="replace")
-        except LookupError:
-            pass  # an unknown charset name: guess as for an undeclared one
-    try:
-        return body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return body.decode("cp1252", errors="replace")
 
 
 def _pdf_text(body: bytes) -> str:
@@ -171,7 +157,7 @@ def page_text(body: bytes, content_type: str) -> str:
     if kind == "pdf":
         return _pdf_text(body)
     if kind == "text":
-        return _decode_text(body, charset)
+        return decode_text(body, charset)
     if kind == "html":
         root = parse_html(body, charset)
         return _render(root) if root is not None else ""

@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree
 from lxml.html import HtmlElement
 
+from .encoding import charset_param, decode_html
 from .extract.html import parse_html
 
 __all__ = ["Page", "bot_wall", "fragment_checkable", "fragment_present", "is_html", "parse_page",
@@ -53,14 +54,6 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def _charset(content_type: str) -> str | None:
-    for param in content_type.split(";")[1:]:
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset" and value.strip():
-            return value.strip().strip('"')
-    return None
-
-
 _TITLE = etree.XPath("//title//text()")
 _HEADINGS = etree.XPath("//h1 | //h2")
 _ANCHORS = etree.XPath("//@id | //*[@name]/@name")
@@ -69,7 +62,7 @@ _ANCHORS = etree.XPath("//@id | //*[@name]/@name")
 def parse_page(body: bytes, content_type: str = "", *, anchors: bool = True) -> Page | None:
     """Title, top headings and (when `anchors`) every id/name of an HTML body; None when it does
     not parse. Every fetched page passes through here, so the queries are compiled once."""
-    root = parse_html(body, _charset(content_type))
+    root = parse_html(body, charset_param(content_type))
     if root is None:
         return None
     title = _squash(" ".join(_strings(_TITLE, root)))
@@ -99,7 +92,7 @@ def bot_wall(body: bytes, headers: dict[str, str]) -> bool:
     """True when a 403/429 answer is a bot-protection challenge rather than a plain refusal."""
     if headers.get("cf-mitigated", "").lower() == "challenge":
         return True
-    return bool(_BOT_WALL.search(body[:65536].decode("utf-8", "replace")))
+    return bool(_BOT_WALL.search(decode_html(body[:65536])))
 
 
 def redirected_to_root(cited: str, final: str) -> bool:

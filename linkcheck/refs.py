@@ -22,6 +22,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from .collect import anchor_key
 from .config import FORMAT_VERSION, Settings
+from .encoding import charset_param
 from .errors import LinkcheckError
 from .evidence import Page, is_html, soft_404_phrase
 from .extract.html import parse_html
@@ -39,7 +40,6 @@ _NOISE = frozenset({"index", "default", "home", "main", "view", "download", "dow
                     "article", "articles", "news", "blog", "post", "posts", "publications"})
 _LANGUAGE = re.compile(r"lang-[a-z]{2}(?:-[a-z]{2})?|[a-z]{2}-[a-z]{2}|en|fr|es|de|ar|ru|zh|pt|it|nl|ja|ko|cy")
 _EXTENSION = re.compile(r"\.(?:s?html?|php\d?|aspx?|jsp|cfm|pdf|docx?|xlsx?|pptx?|txt)$", re.IGNORECASE)
-_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 _EXISTS = "already exists; `linkcheck refs sync` brings it up to date"
 _HEADER = """\
 # The sources the documents below cite, one entry per source: `linkcheck check` checks every
@@ -298,8 +298,7 @@ def apply_sync(path: Path, plan: SyncPlan, titles: Mapping[str, str]) -> str:
 def _title(outcome: FetchOutcome) -> str | None:
     if not (outcome.status and 200 <= outcome.status < 300 and outcome.body and is_html(outcome.content_type)):
         return None
-    charset = _CHARSET.search(outcome.content_type)
-    root = parse_html(outcome.body, charset.group(1) if charset else None)
+    root = parse_html(outcome.body, charset_param(outcome.content_type))
     found = (root.xpath("//head/title") or root.xpath("//title")) if root is not None else []
     title = " ".join(found[0].text_content().split()) if found else ""
     if not title or soft_404_phrase(Page(title=title, headings=(), anchors=frozenset())):

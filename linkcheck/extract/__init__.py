@@ -6,18 +6,11 @@ import os
 import pathlib
 from collections.abc import Callable
 
+from linkcheck.encoding import decode_text
 from linkcheck.errors import InputError
 from linkcheck.model import Citation
 
 __all__ = ["SUPPORTED_SUFFIXES", "extract_file", "find_documents"]
-
-
-def _decode_text(data: bytes) -> str:
-    """UTF-8 (BOM or not) as written today; cp1252 for the odd legacy file, never failing."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
 
 
 # suffix -> (module, function, takes text rather than bytes). Modules are imported on first
@@ -41,7 +34,7 @@ def _extractor(suffix: str) -> Callable[[bytes, str], list[Citation]] | None:
     module, name, takes_text = entry
     function = getattr(importlib.import_module(f"linkcheck.extract.{module}"), name)
     if takes_text:
-        return lambda data, document: function(_decode_text(data), document)
+        return lambda data, document: function(decode_text(data), document)
     return function  # type: ignore[no-any-return]
 
 

@@ -1,17 +1,17 @@
 """Find citations in HTML: link targets and quotation sources, exactly as written, with their lines."""
 from __future__ import annotations
 
-import codecs
 import re
 from urllib.parse import urljoin
 
 import lxml.etree
 import lxml.html
 
+from linkcheck.encoding import decode_html
 from linkcheck.model import Citation
 from linkcheck.urls import is_mangled
 
-__all__ = ["decode_html", "extract_html", "parse_html"]
+__all__ = ["extract_html", "parse_html"]
 
 _QUOTE_TEXT_LIMIT = 80
 _ABSOLUTE_HTTP = re.compile(r"^https?://[^/\s]", re.IGNORECASE)
@@ -19,40 +19,16 @@ _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _WHITESPACE = re.compile(r"\s+")
 # lxml refuses str input that still carries an XML encoding declaration.
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
-# The charset a page declares for itself, looked for where browsers look: the first 1024 bytes.
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
 def _collapse(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-def decode_html(data: bytes, charset: str | None = None) -> str:
-    """Decode HTML the way a browser would: BOM, then the HTTP charset (when fetched), then
-    `<meta charset>`, then UTF-8, then cp1252.
-
-    Decoding here (rather than leaving it to libxml2, whose default is Latin-1) keeps
-    undeclared UTF-8 pages readable and makes the result independent of the parser build.
-    """
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data.decode(encoding, errors="replace")
-    meta = _META_CHARSET.search(data[:1024])
-    for declared in (charset, meta.group(1).decode("ascii", "replace") if meta else None):
-        if declared:
-            try:
-                return data.decode(declared, errors="replace")
-            except LookupError:
-                pass  # an unknown charset name: guess below, as browsers do
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
 def parse_html(data: bytes, charset: str | None = None) -> lxml.html.HtmlElement | None:
-    """An HTML document (a file's or a server's bytes) as a tree; None when nothing parses."""
+    """An HTML document (a file's or a server's bytes, `charset` from its Content-Type) as a tree;
+    None when nothing parses. Decoded here, as a browser would, rather than by libxml2 (whose
+    default is Latin-1), so the result does not depend on the parser build."""
     return _parse(decode_html(data, charset))
 
 
