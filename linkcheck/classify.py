@@ -133,6 +133,8 @@ def _changed(comparison: Comparison | None) -> Judgement | None:
 
 def _reachable(target: Target, outcome: FetchOutcome, comparison: Comparison | None) -> Judgement:
     """A 2xx answer: still broken if the page is a disguised 404 or lacks the cited fragment."""
+    if target.embedded:
+        return _arrived(target, outcome)  # an image or a video: no page to read
     final = outcome.final_url or outcome.url
     if outcome.hops and evidence.redirected_to_root(outcome.url, final):
         return Judgement(Verdict.BROKEN, Reason.SOFT_404,
@@ -150,6 +152,12 @@ def _reachable(target: Target, outcome: FetchOutcome, comparison: Comparison | N
     changed = _changed(comparison)
     if changed is not None:
         return changed
+    return _arrived(target, outcome)
+
+
+def _arrived(target: Target, outcome: FetchOutcome) -> Judgement:
+    """A 2xx answer judged on how it was reached: moved for good, or fine."""
+    final = outcome.final_url or outcome.url
     moved_to = _permanent_destination(outcome)
     if moved_to:
         fragment = f"#{target.fragment}" if target.fragment else ""

@@ -155,24 +155,25 @@ class Fetcher:
         if self._session is not None:
             await self._session.close()
 
-    async def fetch(self, url: str, *, need_body: bool = True) -> FetchOutcome:
+    async def fetch(self, url: str, *, need_body: bool = True, peek: bool = True) -> FetchOutcome:
         """Fetch one URL (its fragment is ignored), retrying transient failures.
 
         `need_body`: keep the whole body (capped) as evidence; otherwise only an HTML page's
-        first bytes are read, for the soft-404 check. With `settings.head_first` and no body
+        first bytes are read, for the soft-404 check, unless `peek` is false (an embedded
+        image or video: reachability is all that is judged). With `settings.head_first` and no body
         needed, HEAD is tried first and GET follows when HEAD fails in any way or shows an
         HTML page."""
         url, _ = split_fragment(url)
         attempt = 0
         while True:
-            outcome = await self._follow(url, need_body)
+            outcome = await self._follow(url, need_body, peek)
             delay = retry_delay(outcome, attempt, self.settings.retries, self.settings.retry_after_cap, self.rng)
             if delay is None:
                 return replace(outcome, attempts=attempt + 1)
             attempt += 1
             await self.clock.sleep(delay)
 
-    async def _follow(self, url: str, need_body: bool) -> FetchOutcome:
+    async def _follow(self, url: str, need_body: bool, peek: bool = True) -> FetchOutcome:
         """One attempt: follow redirects by hand so every hop is recorded and re-checked."""
         hops: list[Hop] = []
         # URL -> cookies held when we asked for it: coming back with new cookies is how
@@ -191,7 +192,7 @@ class Fetcher:
             assert self._session is not None
             visited[current] = len(self._session.cookie_jar)
             try:
-                answer = await self._request(current, need_body)
+                answer = await self._request(current, need_body, peek)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a value
                 kind, detail = map_exception(exc)
                 return FetchOutcome(url, hops=tuple(hops), error=kind, error_detail=detail, final_url=current)
@@ -216,7 +217,7 @@ class Fetcher:
         return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.TOO_MANY_REDIRECTS,
                             error_detail=f"more than {self.settings.max_redirects}", final_url=current)
 
-    async def _request(self, url: str, need_body: bool) -> _Answer:
+    async def _request(self, url: str, need_body: bool, peek: bool = True) -> _Answer:
         """HEAD when the body is not wanted, falling back to GET since servers lie on HEAD."""
         if self.settings.head_first and not need_body:
             try:
@@ -225,14 +226,14 @@ class Fetcher:
                 head = None
             if head is not None and (200 <= head.status < 400 and not is_html(head.content_type)):
                 return head
-        return await self._send("GET", url, need_body)
+        return await self._send("GET", url, need_body, peek)
 
     @asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
         async with self._hosts[host], self._global:
             yield
 
-    async def _send(self, method: str, url: str, need_body: bool) -> _Answer:
+    async def _send(self, method: str, url: str, need_body: bool, peek: bool = True) -> _Answer:
         assert self._session is not None
         parts = urlsplit(url)
         async with self._slot(parts.netloc.lower()):
@@ -244,7 +245,7 @@ class Fetcher:
                 body: bytes | None = None
                 truncated = False
                 if method == "GET":
-                    limit = self._body_limit(resp.status, content_type, need_body)
+                    limit = self._body_limit(resp.status, content_type, need_body, peek)
                     if limit:
                         body, truncated = await _read_capped(resp, limit)
                 version = f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1"
@@ -259,12 +260,12 @@ class Fetcher:
             self._tls = _ssl_context()
         return self._tls
 
-    def _body_limit(self, status: int, content_type: str, need_body: bool) -> int:
+    def _body_limit(self, status: int, content_type: str, need_body: bool, peek: bool = True) -> int:
         """How much of a body to read: all of it (capped) when it is evidence, a sniff when
         only its words matter (soft 404, bot walls), nothing otherwise."""
         if 200 <= status < 300 and need_body:
             return self.settings.max_body_bytes
-        if (200 <= status < 300 and is_html(content_type)) or status in (401, 403, 429):
+        if (200 <= status < 300 and peek and is_html(content_type)) or status in (401, 403, 429):
             return min(_SNIFF_BYTES, self.settings.max_body_bytes)
         return 0
 

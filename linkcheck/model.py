@@ -93,23 +93,35 @@ class ErrorKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Citation:
-    """One place a document cites a target: the URL exactly as written, and where."""
+    """One place a document cites a target: the URL exactly as written, and where.
+
+    `kind` is "" for a link a reader follows, or what the document embeds from the URL
+    ("image", "audio", "video"): an embedded resource is checked for reachability only."""
 
     document: str
     line: int | None
     text: str
     url: str
     page: int | None = None
+    kind: str = ""
+
+    @property
+    def embedded(self) -> bool:
+        return bool(self.kind)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"document": self.document, "line": self.line, "text": self.text}
         if self.page is not None:
             out["page"] = self.page
+        if self.kind:
+            out["embedded"] = True
+            out["kind"] = self.kind
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any], url: str) -> Citation:
-        return cls(data["document"], data.get("line"), data.get("text", ""), url, data.get("page"))
+        return cls(data["document"], data.get("line"), data.get("text", ""), url, data.get("page"),
+                   data.get("kind", ""))
 
     @property
     def location(self) -> str:
@@ -119,6 +131,11 @@ class Citation:
         if self.page is not None:
             return f"{self.document}:page {self.page}"
         return self.document
+
+    @property
+    def where(self) -> str:
+        """The location, marked when the document embeds the URL rather than links to it."""
+        return f"{self.location} (embedded {self.kind})" if self.kind else self.location
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +163,12 @@ class Target:
     def fragment(self) -> str:
         _, _, frag = self.url.partition("#")
         return frag
+
+    @property
+    def embedded(self) -> bool:
+        """Only embedded (an image, a video...), never linked or registered: checked for
+        reachability, not read for a soft 404, a quote or drift."""
+        return bool(self.citations) and self.reference is None and all(c.kind for c in self.citations)
 
 
 @dataclass(frozen=True, slots=True)

@@ -226,8 +226,10 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                                   for i, hit in zip(members, hits, strict=True) if hit)
                 else:
                     # Fetched once however often cited.
-                    wants_body = archive or any(_wants_body(targets[i]) for i in members)
-                    outcome = await fetcher.fetch(url, need_body=wants_body)
+                    # Embedded images and media are neither archived nor read: reaching them is the check.
+                    linked = [i for i in members if not targets[i].embedded]
+                    wants_body = (archive and bool(linked)) or any(_wants_body(targets[i]) for i in members)
+                    outcome = await fetcher.fetch(url, need_body=wants_body, peek=bool(linked))
                     errors.append(outcome.error)
                     # Judged only after the request that was waiting for this slot has gone out:
                     # slots kept busy are what bounds a crawl, so sending comes before judging.

@@ -95,7 +95,7 @@ def extract(paths: tuple[Path, ...], as_json: bool) -> None:
         click.echo(json.dumps([{**c.to_json(), "url": c.url} for c in citations], indent=2, ensure_ascii=False))
         return
     for c in citations:
-        click.echo(f"{c.location}\t{c.text}\t{c.url}")
+        click.echo(f"{c.where}\t{c.text}\t{c.url}")
 
 
 def _save_evidence(report: RunReport, settings: Settings, quiet: bool) -> None:

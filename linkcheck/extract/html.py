@@ -11,7 +11,7 @@ from linkcheck.encoding import decode_html
 from linkcheck.model import Citation
 from linkcheck.urls import is_mangled
 
-__all__ = ["extract_html", "parse_html"]
+__all__ = ["extract_html", "parse_html", "srcset_urls"]
 
 _QUOTE_TEXT_LIMIT = 80
 _ABSOLUTE_HTTP = re.compile(r"^https?://[^/\s]", re.IGNORECASE)
@@ -47,10 +47,12 @@ def extract_html(text: str | bytes, document: str, base_url: str | None = None) 
     """Citations in an HTML document or fragment, in document order.
 
     Collects `a[href]` (anchor text = its collapsed text), `blockquote[cite]` and `q[cite]`
-    (text = the first 80 characters of the quotation). Placeholders such as `#`, "" and
-    `javascript:` are kept as written, because reporting them is the point. A relative
-    link is resolved as a browser would: against `<base href>`, else the page's own URL
-    (`base_url`, or its canonical link); without either it stays relative, a local file.
+    (text = the first 80 characters of the quotation), and what the page embeds: `img[src]`,
+    every `srcset` candidate of `img` and `picture > source`, `video[poster]`, and the `src`
+    of `audio`, `video` and their `source` (text = the image's alt text). Placeholders such
+    as `#`, "" and `javascript:` are kept as written, because reporting them is the point. A
+    relative link is resolved as a browser would: against `<base href>`, else the page's own
+    URL (`base_url`, or its canonical link); without either it stays relative, a local file.
     """
     if isinstance(text, bytes):
         text = decode_html(text)
@@ -59,7 +61,13 @@ def extract_html(text: str | bytes, document: str, base_url: str | None = None) 
         return []
     base = _document_base(root, base_url)
     citations: list[Citation] = []
-    for element in root.iter("a", "blockquote", "q"):
+    for element in root.iter(*_CITING):
+        line = element.sourceline
+        if element.tag in _EMBEDDING:
+            label = _collapse(element.get("alt") or "")
+            citations.extend(Citation(document=document, line=line, text=label, url=_resolve(url, base), kind=kind)
+                             for url, kind in _embedded(element))
+            continue
         if element.tag == "a":
             url = element.get("href")
             label = _collapse(element.text_content())
@@ -68,8 +76,64 @@ def extract_html(text: str | bytes, document: str, base_url: str | None = None) 
             label = _collapse(element.text_content())[:_QUOTE_TEXT_LIMIT]
         if url is None:
             continue
-        citations.append(Citation(document=document, line=element.sourceline, text=label, url=_resolve(url, base)))
+        citations.append(Citation(document=document, line=line, text=label, url=_resolve(url, base)))
     return citations
+
+
+_EMBEDDING = ("img", "source", "audio", "video")
+_CITING = ("a", "blockquote", "q", *_EMBEDDING)
+_SRCSET_SPACE = " \t\n\r\f"
+
+
+def _embedded(element: lxml.html.HtmlElement) -> list[tuple[str, str]]:
+    """(URL as written, kind) of every resource one element embeds, each URL once."""
+    tag = element.tag
+    # libxml2 does not know `source` is void: a second one nests in the first. Its media
+    # element is the nearest audio, video or picture around it.
+    holder = next(element.iterancestors("audio", "video", "picture"), None) if tag == "source" else None
+    media = holder.tag if holder is not None and holder.tag != "picture" else tag
+    found: list[tuple[str, str]] = []
+    if tag in ("img", "source"):
+        found.extend((url, "image") for url in srcset_urls(element.get("srcset") or ""))
+    if tag == "video" and element.get("poster") is not None:
+        found.append((element.get("poster") or "", "image"))
+    src = element.get("src")
+    if src is not None and src.strip():
+        found.insert(0, (src, "image" if media in ("img", "source") else media))
+    # An inline `data:` image is part of the page: nothing to reach.
+    return [item for item in dict.fromkeys(found) if not item[0].lstrip()[:5].lower() == "data:"]
+
+
+def srcset_urls(value: str) -> list[str]:
+    """The candidate URLs of a `srcset`, split as the HTML standard's parser splits them: a
+    URL runs to whitespace (trailing commas end it), descriptors run to a comma outside
+    parentheses."""
+    urls: list[str] = []
+    pos, end = 0, len(value)
+    while True:
+        while pos < end and (value[pos] in _SRCSET_SPACE or value[pos] == ","):
+            pos += 1
+        if pos >= end:
+            return urls
+        start = pos
+        while pos < end and value[pos] not in _SRCSET_SPACE:
+            pos += 1
+        url = value[start:pos]
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            depth = False
+            while pos < end:
+                char = value[pos]
+                pos += 1
+                if char == "(":
+                    depth = True
+                elif char == ")":
+                    depth = False
+                elif char == "," and not depth:
+                    break
+        if url:
+            urls.append(url)
 
 
 def _absolute(url: str | None) -> str | None:
@@ -93,6 +157,8 @@ def _resolve(url: str, base: str | None) -> str:
     """An author's relative link made absolute; placeholders, in-page anchors and URLs with a
     scheme stay exactly as written."""
     stripped = url.strip()
+    if base is None and stripped.startswith("//") and len(stripped) > 2 and stripped[2] != "/":
+        return "https:" + stripped  # protocol-relative in a saved page: the web, not this disk
     if (base is None or not stripped or stripped.startswith("#") or _HAS_SCHEME.match(stripped)
             or is_mangled(stripped)):
         return url

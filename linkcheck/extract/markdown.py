@@ -18,6 +18,7 @@ _WHITESPACE = re.compile(r"\s+")
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 _HTML_A_OPEN = re.compile(r"<a[\s>]", re.IGNORECASE)
 _HTML_A_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
+_HTML_EMBED = re.compile(r"<(?:img|source|audio|video)[\s/>]", re.IGNORECASE)
 
 
 def _keep(url: str) -> str:
@@ -73,9 +74,9 @@ class _InlineWalker:
                 self.line = number - span
                 return
 
-    def _cite(self, text: str, url: str, line: int | None = None) -> None:
+    def _cite(self, text: str, url: str, line: int | None = None, kind: str = "") -> None:
         at = self.line + 1 if line is None else line
-        self.found.append(Citation(document=self.document, line=at, text=text, url=url))
+        self.found.append(Citation(document=self.document, line=at, text=text, url=url, kind=kind))
 
     def walk(self, children: list[Token]) -> None:
         index = 0
@@ -91,10 +92,12 @@ class _InlineWalker:
                 close = _html_closing(children, index)
                 self._html(children[index:close + 1])
                 index = close
+            elif token.type == "html_inline" and _HTML_EMBED.match(token.content):
+                self._html([token])
             elif token.type == "html_inline":
                 self.line += token.content.count("\n")
             elif token.type == "image":
-                self.line += _plain_text(token.children or [])[1]
+                self._image(token)
             elif token.type == "footnote_ref":
                 note = self.footnotes.get(token.meta.get("id", -1), {})
                 self.walk(note.get("tokens", []))  # inline footnote `^[...]`: its text is right here
@@ -113,13 +116,28 @@ class _InlineWalker:
         else:
             self._anchor(href, breaks)
             self._cite(label, href)
+            start = self.line
+            for child in inner:  # a linked image: `[![chart](chart.png)](report.html)`
+                if child.type == "image":
+                    self._image(child)
+                elif child.type in ("softbreak", "hardbreak"):
+                    self.line += 1
+            self.line = start
+        self.line += breaks
+
+    def _image(self, token: Token) -> None:
+        """An image (inline or reference-style): its source is embedded, its alt text spans lines."""
+        src = str(token.attrs.get("src", ""))
+        alt, breaks = _plain_text(token.children or [])
+        self._anchor(src, breaks)
+        self._cite(alt, src, line=self.line + 1 + breaks, kind="image")
         self.line += breaks
 
     def _html(self, tokens: list[Token]) -> None:
         fragment = "".join(_raw(token) for token in tokens)
         for citation in extract_html(fragment, self.document):
             offset = (citation.line or 1) - 1
-            self._cite(citation.text, citation.url, line=self.line + 1 + offset)
+            self._cite(citation.text, citation.url, line=self.line + 1 + offset, kind=citation.kind)
         self.line += fragment.count("\n")
 
 
@@ -168,8 +186,9 @@ def extract_markdown(text: str, document: str) -> list[Citation]:
     """Citations in Markdown source, in source order, line numbers 1-based.
 
     Inline, reference-style and autolinks, bare URLs, links in footnotes and `<a href>` in
-    raw HTML are citations; images and anything in code are not. Bare emails are not
-    either: only a link the author wrote (`[x](mailto:...)`, `<x@y.org>`) counts.
+    raw HTML are citations; so are images (inline and reference-style, and what raw HTML
+    embeds), marked as embedded. Anything in code is not. Bare emails are not either: only
+    a link the author wrote (`[x](mailto:...)`, `<x@y.org>`, a bare `mailto:x@y.org`) counts.
     Unused reference definitions are not citations: nothing in the text points at them.
     """
     env: dict[str, Any] = {}
@@ -183,7 +202,8 @@ def extract_markdown(text: str, document: str) -> list[Citation]:
         if token.type == "html_block":
             for citation in extract_html(token.content, document):
                 line = start + (citation.line or 1)
-                found.append(Citation(document=document, line=line, text=citation.text, url=citation.url))
+                found.append(Citation(document=document, line=line, text=citation.text, url=citation.url,
+                                      kind=citation.kind))
         elif token.type == "inline":
             walker = _InlineWalker(lines, start, end, document, env)
             walker.walk(token.children or [])

@@ -7,10 +7,10 @@ from linkcheck.model import Citation
 
 __all__ = ["extract_text", "find_bare_urls", "trim_url"]
 
-# A bare URL starts with a scheme we check (or `www.`) at a word boundary and runs to the
-# next whitespace or character that cannot sit unescaped in prose-embedded URLs.
-_BARE_URL = re.compile(r"(?<![\w@./+-])(?:(?:https?|ftp)://|www\.)[^\s<>\"`{}|\\^]+", re.IGNORECASE)
-_PREFIX = re.compile(r"(?:(?:https?|ftp)://|www\.)", re.IGNORECASE)
+# A bare URL starts with a scheme we check (or `www.`, or `mailto:`) at a word boundary and
+# runs to the next whitespace or character that cannot sit unescaped in prose-embedded URLs.
+_BARE_URL = re.compile(r"(?<![\w@./+-])(?:(?:https?|ftp)://|www\.|mailto:)[^\s<>\"`{}|\\^]+", re.IGNORECASE)
+_PREFIX = re.compile(r"(?:(?:https?|ftp)://|www\.|mailto:)", re.IGNORECASE)
 # Sentence punctuation that ends prose rather than the URL.
 _TRAILING = ".,;:!?'\"*_~"
 _CLOSERS = {")": "(", "]": "[", "}": "{"}

@@ -338,8 +338,7 @@ _RESULT_SELECT = f"""
 def _citations(url: str, stored: str | None) -> tuple[Citation, ...]:
     """Results recorded before citations were stored have none."""
     items = json.loads(stored) if stored else []
-    return tuple(Citation(item["document"], item.get("line"), item.get("text", ""), url, item.get("page"))
-                 for item in items)
+    return tuple(Citation.from_json(item, url) for item in items)
 
 
 def _result_row_out(row: tuple[Any, ...]) -> ResultRow:

@@ -173,7 +173,7 @@ def _why(item: Item) -> str:
 
 
 def _cited(citation: Citation) -> str:
-    return citation.location + (f"  “{_one_line(citation.text)}”" if citation.text.strip() else "")
+    return citation.where + (f"  “{_one_line(citation.text)}”" if citation.text.strip() else "")
 
 
 def render_text(digest: Digest) -> str:

@@ -166,7 +166,7 @@ def _bars(report: RunReport) -> list[_Bar]:
 
 def _location(citation: Citation) -> str:
     """`file:line`, with `page N` kept on one line."""
-    return citation.location.replace(":page ", ":page\u00a0")
+    return citation.where.replace(":page ", ":page\u00a0")
 
 
 def _history(result: Result) -> list[str]:

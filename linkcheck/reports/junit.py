@@ -20,7 +20,7 @@ def _x(text: object) -> str:
 
 
 def _locations(result: Result) -> str:
-    lines = [f"cited at {c.location}" + (f"  “{c.text}”" if c.text else "") for c in result.citations]
+    lines = [f"cited at {c.where}" + (f"  “{c.text}”" if c.text else "") for c in result.citations]
     if not lines and result.reference_id:
         lines.append(f"listed in references.yaml as {result.reference_id}, cited in no document")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ def _cell(text: str) -> str:
 
 
 def _row(result: Result) -> str:
-    where = "<br>".join(_cell(f"{c.location} “{c.text}”" if c.text else c.location) for c in result.citations)
+    where = "<br>".join(_cell(f"{c.where} “{c.text}”" if c.text else c.where) for c in result.citations)
     return f"| {_cell(result.url) or '(empty)'} | {result.reason} | {_cell(result.detail)} | {where or '—'} |"
 
 

@@ -12,7 +12,7 @@ def render_result(result: Result) -> list[str]:
         lines.append(f"      listed in references.yaml as {result.reference_id}, cited in no document")
     for citation in result.citations:
         text = f'  "{citation.text}"' if citation.text else ""
-        lines.append(f"      cited at {citation.location}{text}")
+        lines.append(f"      cited at {citation.where}{text}")
     return lines
 
 
