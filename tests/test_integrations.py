@@ -9,11 +9,13 @@ from pre_commit.clientlib import load_manifest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_pre_commit_manifest_is_valid_and_runs_the_strict_gate() -> None:
+def test_pre_commit_manifest_is_valid_and_runs_the_gate_and_the_register_check() -> None:
     hooks = load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))  # pre-commit's own schema check
-    (hook,) = hooks
-    assert hook["id"] == "linkcheck" and hook["language"] == "python"
-    assert hook["entry"].startswith("linkcheck check --pre-publication")
+    gate, register = hooks
+    assert (gate["id"], gate["entry"], gate["pass_filenames"]) == ("linkcheck", "linkcheck pre-commit", True)
+    assert register["id"] == "linkcheck-refs" and register["entry"].startswith("linkcheck refs sync --check")
+    assert register["pass_filenames"] is False
+    assert all(h["language"] == "python" for h in hooks)
 
 
 def test_workflows_run_the_documented_commands() -> None:

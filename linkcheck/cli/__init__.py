@@ -22,7 +22,8 @@ __all__ = ["main"]
 
 # command -> the module of this package that defines it (and registers it on `main`).
 _COMMANDS = {"check": "check", "extract": "check", "report": "report", "archive": "state", "accept": "state",
-             "history": "state", "email": "email", "fix": "fix", "refs": "refs", "init": "refs"}
+             "history": "state", "email": "email", "fix": "fix", "refs": "refs", "init": "refs",
+             "pre-commit": "precommit"}
 
 
 class _LazyGroup(click.Group):
