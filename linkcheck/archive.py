@@ -30,7 +30,8 @@ from .model import FetchOutcome, Snapshot
 from .times import format_time, utc_now
 
 __all__ = ["REDACTED", "Original", "StoredCapture", "WarcWriter", "export", "iter_records",
-           "payload_digest", "payload_digests", "read_capture", "sha256_hex", "target_uri", "warc_date"]
+           "payload_digest", "payload_digests", "read_capture", "scan", "sha256_hex", "target_uri", "warc_date",
+           "warc_name"]
 
 REDACTED = "[redacted]"
 _SECRET_REQUEST = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -178,14 +179,19 @@ def _gzip(record: bytes) -> bytes:
     return compressor.compress(record) + compressor.flush()
 
 
+def warc_name(run_id: str, started: str) -> str:
+    """The name of a run's WARC file: its start time first, so names sort by age."""
+    stamp = re.sub(r"\D", "", started)[:14]
+    if len(stamp) != 14:
+        raise ValueError(f"started must be YYYY-MM-DDThh:mm:ssZ, not {started!r}")
+    return f"{stamp}-{run_id[:12]}.warc.gz"
+
+
 class WarcWriter:
     """Appends a run's captures to its WARC; every flushed record survives a crash of the process."""
 
     def __init__(self, archive_dir: Path, run_id: str, started: str) -> None:
-        stamp = re.sub(r"\D", "", started)[:14]
-        if len(stamp) != 14:
-            raise ValueError(f"started must be YYYY-MM-DDThh:mm:ssZ, not {started!r}")
-        self._dir, self._name = Path(archive_dir), f"{stamp}-{run_id[:12]}.warc.gz"
+        self._dir, self._name = Path(archive_dir), warc_name(run_id, started)
         if Path(self._name).name != self._name:
             raise ValueError(f"run id {run_id!r} cannot name a file")
         self._dir.mkdir(parents=True, exist_ok=True)
@@ -317,6 +323,11 @@ def _capture(record: ArcWarcRecord, body: bytes) -> StoredCapture:
                          headers=tuple((k, v) for k, v in http.headers) if http else (),
                          body=b"" if revisit_of else body, revisit_of=revisit_of,
                          record_type=record.rec_type)
+
+
+def scan(path: Path) -> Iterator[tuple[int, bytes, ArcWarcRecord, bytes]]:
+    """(offset, gzip member, record, payload) of every complete record: for rewriting a file."""
+    return _scan(path)
 
 
 def iter_records(path: Path) -> Iterator[StoredCapture]:

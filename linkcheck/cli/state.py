@@ -1,6 +1,7 @@
-"""The commands that read the state dir: archive list/show/export, accept, history."""
+"""The commands that read the state dir: archive list/show/export/prune, accept, history."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -9,9 +10,10 @@ from .. import content
 from ..archive import export, read_capture
 from ..errors import LinkcheckError
 from ..store import archive_dir
+from ..times import format_time, parse_time, utc_now
 from ..urls import normalise
 from . import main
-from .options import boundary, instant, open_history, state_options
+from .options import boundary, duration, instant, open_history, state_options
 
 
 @main.group()
@@ -75,6 +77,37 @@ def archive_export(dest: Path, references: Path | None, state_dir: Path | None) 
     records = list(dict.fromkeys((r.warc, r.offset) for r in [*rows, *(o for o in originals if o)]))
     count = export(archive_dir(state), records, dest)
     click.echo(f"{count} captures written to {dest}")
+
+
+@archive.command("prune")
+@click.option("--keep-runs", type=click.IntRange(min=1), metavar="N", help="Keep every capture of the newest N runs.")
+@click.option("--older-than", callback=duration, metavar="DURATION",
+              help="Drop only captures older than this (e.g. 90d, 12w).")
+@click.option("--dry-run", is_flag=True, help="Say what would be dropped; change nothing.")
+@state_options
+@boundary
+def archive_prune(keep_runs: int | None, older_than: float | None, dry_run: bool, references: Path | None,
+                  state_dir: Path | None) -> None:
+    """Drop old captures; never a baseline, the last good capture of a failing source, or the
+    original of a revisit that stays. The WARC files are rewritten atomically."""
+    if keep_runs is None and older_than is None:
+        raise click.UsageError("give --keep-runs N, --older-than DURATION, or both")
+    from ..prune import apply_plan, plan_prune
+
+    cutoff = format_time(parse_time(utc_now()) - timedelta(seconds=older_than)) if older_than is not None else None
+    state, history = open_history(references, state_dir)
+    with history:
+        plan = plan_prune(history, archive_dir(state), keep_runs=keep_runs, older_than=cutoff)
+        if not dry_run:
+            apply_plan(history, archive_dir(state), plan)
+    verb = "would drop" if dry_run else "dropped"
+    for item in plan.dropped:
+        click.echo(f"{verb}  {item.time}  {item.url}  {item.warc}@{item.offset}")
+    rewritten = len(plan.files) - plan.files_removed
+    click.echo(f"{verb} {len(plan.dropped)} captures ({rewritten} WARC files rewritten, {plan.files_removed} "
+               f"removed): {plan.bytes_freed} bytes {'would be ' if dry_run else ''}freed")
+    if plan.kept:
+        click.echo("kept though old: " + ", ".join(f"{n} {why}" for why, n in sorted(plan.kept.items())))
 
 
 @main.command()

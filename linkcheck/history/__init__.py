@@ -5,7 +5,7 @@ import json
 import os
 import sqlite3
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -34,6 +34,7 @@ _SNAPSHOT_SELECT = f"""
 _COUNTED = "runs.finished IS NOT NULL AND runs.offline = 0"
 _LATEST_FIRST = "ORDER BY runs.finished DESC, runs.started DESC, runs.rowid DESC"
 _NEWEST = "ORDER BY time DESC, id DESC"
+_NO_SNAPSHOT = "snapshot_sha256 = NULL, snapshot_warc = NULL, snapshot_offset = NULL, snapshot_time = NULL"
 _SET_BASELINE = ("INSERT INTO baselines VALUES (?, ?, ?) "
                  "ON CONFLICT (url) DO UPDATE SET sha256 = excluded.sha256, time = excluded.time")
 
@@ -239,7 +240,41 @@ class History:
         row = self._conn.execute("SELECT text FROM texts WHERE sha256 = ?", (sha256,)).fetchone()
         return zlib.decompress(row[0]).decode("utf-8") if row else None
 
+    def prune_index(self, dropped: Sequence[tuple[str, int]], moved: dict[str, dict[int, int]],
+                    before_commit: Callable[[], None]) -> None:
+        """Forget dropped captures (warc, offset) and move kept ones (warc -> old -> new offset) in
+        one transaction; `before_commit` puts the rewritten WARC files in place inside it."""
+        with transaction(self._conn) as conn:
+            conn.executemany("DELETE FROM snapshots WHERE warc = ? AND warc_offset = ?", dropped)
+            conn.executemany(f"UPDATE results SET {_NO_SNAPSHOT} WHERE snapshot_warc = ? AND snapshot_offset = ?",
+                             dropped)
+            for warc, offsets in moved.items():
+                # Offsets only shrink, so in ascending order no row lands on one not yet moved.
+                for old, new in sorted(offsets.items()):
+                    if old != new:
+                        conn.execute("UPDATE snapshots SET warc_offset = ? WHERE warc = ? AND warc_offset = ?",
+                                     (new, warc, old))
+                        conn.execute("UPDATE results SET snapshot_offset = ? "
+                                     "WHERE snapshot_warc = ? AND snapshot_offset = ?", (new, warc, old))
+            conn.execute("DELETE FROM texts WHERE sha256 NOT IN (SELECT sha256 FROM snapshots) "
+                         "AND sha256 NOT IN (SELECT sha256 FROM baselines)")
+            before_commit()
+
+    def last_good_of_failing(self) -> list[Snapshot]:
+        """The last good capture of every URL failing in the latest counted run: what a broken
+        result shows, and what `archive prune` must keep."""
+        latest = self._conn.execute(f"SELECT id FROM runs WHERE {_COUNTED} {_LATEST_FIRST} LIMIT 1").fetchone()
+        if latest is None:
+            return []
+        urls = [url for (url,) in self._conn.execute(
+            f"SELECT DISTINCT url FROM results WHERE run_id = ? AND verdict IN {_FAILING_SQL}", (latest[0],))]
+        return [kept[0] for url in urls if (kept := self.last_good_snapshot(url)) is not None]
+
     # ------------------------------------------------------------------ baselines
+
+    def baseline_rows(self) -> list[SnapshotRow]:
+        """Every URL's baseline capture."""
+        return self._select(f"id = {_BASELINE_ID}", (), "")
 
     def baseline(self, url: str) -> SnapshotRow | None:
         """The capture the URL is compared against: the one at the baseline's time, else the
