@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from linkcheck.encoding import decode_text
 from linkcheck.errors import InputError
+from linkcheck.extract.bounds import check_size
 from linkcheck.model import Citation
 
 __all__ = ["SUPPORTED_SUFFIXES", "extract_file", "find_documents"]
@@ -58,6 +59,7 @@ def extract_file(path: pathlib.Path, document: str | None = None) -> list[Citati
         kind = repr(suffix) if suffix else "(no suffix)"
         raise InputError(str(path), f"unsupported file type {kind}; expected one of {expected}")
     try:
+        check_size(str(path), suffix, path.stat().st_size)
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(str(path), "no such file or directory") from None

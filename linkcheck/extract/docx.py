@@ -13,6 +13,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from lxml import etree
 
 from linkcheck.errors import InputError
+from linkcheck.extract.bounds import check_zip
 from linkcheck.model import Citation
 
 __all__ = ["extract_docx"]
@@ -164,8 +165,10 @@ def extract_docx(data: bytes, document: str) -> list[Citation]:
     number (1-based, every `w:p` in document order, table cells included). A link inside
     a footnote or endnote gets the number of the body paragraph carrying that note's
     reference mark, so it sorts right after that paragraph's own links (None if the note
-    is never referenced). Raises InputError for a file that is not a readable .docx.
+    is never referenced). Raises InputError for a file that is not a readable .docx, or
+    one that would inflate past the limits of `bounds.ZipLimits`.
     """
+    check_zip(data, document)
     try:
         package = docx.Document(io.BytesIO(data))
         notes = {kind: _note_root(package.part, kind) for kind in ("footnote", "endnote")}

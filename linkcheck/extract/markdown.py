@@ -1,6 +1,8 @@
 """Find citations in Markdown source: every link a reader could follow, as written, with its line."""
 from __future__ import annotations
 
+import bisect
+import html
 import re
 from typing import Any
 
@@ -19,6 +21,9 @@ _LINE_BREAK = re.compile(r"\r\n?|\n")
 _HTML_A_OPEN = re.compile(r"<a[\s>]", re.IGNORECASE)
 _HTML_A_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 _HTML_EMBED = re.compile(r"<(?:img|source|audio|video)[\s/>]", re.IGNORECASE)
+# How far below the counted line a link's URL is looked for: wrapped constructs drift a few
+# lines at most, and an unbounded look would read the rest of the block for every link.
+_LOOKAHEAD = 50
 
 
 def _keep(url: str) -> str:
@@ -59,19 +64,27 @@ class _InlineWalker:
         self.end = end
         self.document = document
         self.footnotes: dict[int, dict[str, Any]] = env.get("footnotes", {}).get("list", {})
-        self.found: list[Citation] = []
+        self.found: list[Citation | None] = []  # None: an HTML fragment's place, filled by `finish`
+        self._fragments: list[tuple[int, str, int]] = []  # (place in found, raw HTML, line)
+        self._cursor = (start, 0)  # (line, column) just past the last URL anchored on
 
     def _anchor(self, needle: str, span: int = 0) -> None:
         """Move to the line that really holds `needle` if counting fell behind.
 
         `span` is how many breaks the link text itself has: the URL may be that far down.
+        Each line is searched from just past the last URL found on it, and at most
+        `_LOOKAHEAD` lines ahead, so a block of many links is read once, not once per link.
         """
-        last = min(self.end, len(self.lines))
-        if not needle or any(needle in line for line in self.lines[self.line:self.line + span + 1]):
+        if not needle:
             return
-        for number in range(self.line + span + 1, last):
-            if needle in self.lines[number]:
-                self.line = number - span
+        last = min(self.end, len(self.lines), self.line + span + 1 + _LOOKAHEAD)
+        for number in range(self.line, last):
+            column = self._cursor[1] if number == self._cursor[0] else 0
+            at = self.lines[number].find(needle, column)
+            if at >= 0:
+                self._cursor = (number, at + len(needle))
+                if number > self.line + span:
+                    self.line = number - span
                 return
 
     def _cite(self, text: str, url: str, line: int | None = None, kind: str = "") -> None:
@@ -79,6 +92,7 @@ class _InlineWalker:
         self.found.append(Citation(document=self.document, line=at, text=text, url=url, kind=kind))
 
     def walk(self, children: list[Token]) -> None:
+        closes = _html_closes(children)
         index = 0
         while index < len(children):
             token = children[index]
@@ -89,7 +103,8 @@ class _InlineWalker:
                 self._link(token, children[index + 1:close])
                 index = close
             elif token.type == "html_inline" and _HTML_A_OPEN.match(token.content):
-                close = _html_closing(children, index)
+                # No `</a>`: the tag alone still carries the href.
+                close = closes[index] if closes[index] >= 0 else index
                 self._html(children[index:close + 1])
                 index = close
             elif token.type == "html_inline" and _HTML_EMBED.match(token.content):
@@ -135,10 +150,33 @@ class _InlineWalker:
 
     def _html(self, tokens: list[Token]) -> None:
         fragment = "".join(_raw(token) for token in tokens)
-        for citation in extract_html(fragment, self.document):
-            offset = (citation.line or 1) - 1
-            self._cite(citation.text, citation.url, line=self.line + 1 + offset, kind=citation.kind)
+        self._fragments.append((len(self.found), fragment, self.line))
+        self.found.append(None)
         self.line += fragment.count("\n")
+
+    def finish(self) -> list[Citation]:
+        """The citations in order, the block's `<a>` and embed fragments parsed together in one
+        pass: one parse per fragment would cost a parser per link."""
+        if not self._fragments:
+            return [c for c in self.found if c is not None]
+        starts: list[int] = []
+        lines = 0
+        for _, fragment, _ in self._fragments:
+            starts.append(lines)
+            lines += fragment.count("\n") + 1
+        joined = "\n".join(fragment for _, fragment, _ in self._fragments)
+        placed: list[list[Citation]] = [[] for _ in self._fragments]
+        for parsed in extract_html(joined, self.document):
+            offset = (parsed.line or 1) - 1
+            which = max(bisect.bisect_right(starts, offset) - 1, 0)
+            line = self._fragments[which][2] + 1 + offset - starts[which]
+            placed[which].append(Citation(document=self.document, line=line, text=parsed.text, url=parsed.url,
+                                          kind=parsed.kind))
+        by_place = {place: placed[i] for i, (place, _, _) in enumerate(self._fragments)}
+        out: list[Citation] = []
+        for place, found in enumerate(self.found):
+            out.extend([found] if found is not None else by_place[place])
+        return out
 
 
 def _closing(children: list[Token], start: int) -> int:
@@ -148,18 +186,25 @@ def _closing(children: list[Token], start: int) -> int:
     return len(children) - 1
 
 
-def _html_closing(children: list[Token], start: int) -> int:
-    for index in range(start + 1, len(children)):
+def _html_closes(children: list[Token]) -> list[int]:
+    """For each token, the index of the first `</a>` after it (-1 for none): one backward pass,
+    so a block of unclosed `<a href>` tags is not rescanned to its end once per tag."""
+    closes = [-1] * len(children)
+    following = -1
+    for index in range(len(children) - 1, -1, -1):
+        closes[index] = following
         token = children[index]
         if token.type == "html_inline" and _HTML_A_CLOSE.match(token.content):
-            return index
-    return start  # no `</a>`: the tag alone still carries the href
+            following = index
+    return closes
 
 
 def _raw(token: Token) -> str:
     if token.type in ("softbreak", "hardbreak"):
         return "\n"
-    if token.type in ("text", "code_inline", "html_inline"):
+    if token.type in ("text", "code_inline"):
+        return html.escape(token.content, quote=False)  # text, even where it looks like a tag
+    if token.type == "html_inline":
         return token.content
     return ""
 
@@ -207,7 +252,7 @@ def extract_markdown(text: str, document: str) -> list[Citation]:
         elif token.type == "inline":
             walker = _InlineWalker(lines, start, end, document, env)
             walker.walk(token.children or [])
-            found.extend(walker.found)
+            found.extend(walker.finish())
     # Footnote bodies come out of the parser last; put them back where they were written.
     found.sort(key=lambda citation: citation.line or 0)
     return found

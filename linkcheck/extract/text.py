@@ -25,15 +25,19 @@ def trim_url(candidate: str) -> str:
     `(https://a.org/x)` gives `https://a.org/x` but Wikipedia's `Foo_(bar)` survives.
     Returns "" when nothing URL-like is left (e.g. a bare `https://`).
     """
-    url = candidate
-    while url:
-        last = url[-1]
+    end = len(candidate)
+    opened = {closer: candidate.count(opener) for closer, opener in _CLOSERS.items()}
+    closed = {closer: candidate.count(closer) for closer in _CLOSERS}
+    while end:  # counted once and kept up to date: a URL of a thousand `)` is not read a thousand times
+        last = candidate[end - 1]
         if last in _TRAILING:
-            url = url[:-1]
-        elif last in _CLOSERS and url.count(last) > url.count(_CLOSERS[last]):
-            url = url[:-1]
+            end -= 1
+        elif last in _CLOSERS and closed[last] > opened[last]:
+            closed[last] -= 1
+            end -= 1
         else:
             break
+    url = candidate[:end]
     prefix = _PREFIX.match(url)
     if prefix is None or prefix.end() == len(url):
         return ""

@@ -1,0 +1,226 @@
+"""Documents written to hurt: extraction stays linear, packages are measured before they inflate."""
+from __future__ import annotations
+
+import io
+import pathlib
+import subprocess
+import sys
+import time
+import zipfile
+
+import docx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from linkcheck.errors import InputError
+from linkcheck.extract import extract_file
+from linkcheck.extract.bounds import MAX_TEXT_BYTES
+from linkcheck.extract.docx import extract_docx
+from linkcheck.extract.html import extract_html
+from linkcheck.extract.markdown import extract_markdown
+from linkcheck.extract.text import extract_text
+from linkcheck.urls import normalise
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def unclosed_anchors(size: int) -> str:
+    """`size` bytes of Markdown, one unclosed `<a href>` per line: quadratic before, linear now."""
+    line = '<a href="https://example.org/page/{0}">reference {0}\n'
+    lines, total, n = [], 0, 0
+    while total < size:
+        lines.append(line.format(n))
+        total += len(lines[-1])
+        n += 1
+    return "".join(lines)
+
+
+def docx_bytes(document_xml: bytes | None = None) -> bytes:
+    """A real .docx from python-docx, optionally with its main part replaced."""
+    out = io.BytesIO()
+    package = docx.Document()
+    package.add_paragraph("Cited in the text.")
+    package.save(out)
+    if document_xml is None:
+        return out.getvalue()
+    source = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    rebuilt = io.BytesIO()
+    with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
+        for item in source.infolist():
+            if item.filename == "docProps/thumbnail.jpeg":
+                continue  # python-docx's template picture: not part of what is measured
+            data = document_xml if item.filename == "word/document.xml" else source.read(item)
+            target.writestr(item.filename, data)
+    return rebuilt.getvalue()
+
+
+def docx_bomb(inflated: int = 60 * 1024 * 1024) -> bytes:
+    """Some 120 KB of DOCX whose main part inflates to `inflated` bytes of paragraphs."""
+    paragraph = b"<w:p><w:r><w:t>" + b"x" * 4000 + b"</w:t></w:r></w:p>"
+    body = paragraph * (inflated // len(paragraph))
+    return docx_bytes(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                      b"<w:document " + W.encode() + b"><w:body>" + body + b"</w:body></w:document>")
+
+
+# --- Markdown and HTML: linear ------------------------------------------------------------
+
+def test_unclosed_anchors_in_markdown_extract_in_linear_time() -> None:
+    """1.2 MB of unclosed `<a href>` took over two minutes when each tag scanned ahead for `</a>`."""
+    text = unclosed_anchors(1_200_000)
+    started = time.perf_counter()
+    citations = extract_markdown(text, "hostile.md")
+    elapsed = time.perf_counter() - started
+    assert len(citations) == text.count("<a href")
+    assert citations[7].url == "https://example.org/page/7" and citations[7].line == 8
+    assert elapsed < 5, f"{elapsed:.1f} s"
+
+
+def test_unclosed_anchor_text_stops_at_the_next_anchor() -> None:
+    text = 'See <a href="https://a.org/">first and <a href="https://b.org/">second</a> done.\n'
+    assert [(c.url, c.text, c.line) for c in extract_markdown(text, "d")] == [
+        ("https://a.org/", "first and", 1), ("https://b.org/", "second", 1)]
+
+
+def test_escaped_tag_in_text_does_not_swallow_the_following_links() -> None:
+    text = 'A \\<textarea> here, then <a href="https://a.org/">a</a> and <a href="https://b.org/">b</a>.'
+    assert [c.url for c in extract_markdown(text, "d")] == ["https://a.org/", "https://b.org/"]
+
+
+def test_many_links_on_one_line_are_found_without_rescanning_it() -> None:
+    text = " ".join(f"[t{i}](https://e.org/{i})" for i in range(20_000))
+    started = time.perf_counter()
+    citations = extract_markdown(text, "d")
+    assert len(citations) == 20_000 and {c.line for c in citations} == {1}
+    assert time.perf_counter() - started < 5
+
+
+def test_reference_links_far_from_their_definition_stay_linear() -> None:
+    text = "\n".join(f"[t{i}][r]" for i in range(20_000)) + "\n\n[r]: https://r.org/\n"
+    started = time.perf_counter()
+    citations = extract_markdown(text, "d")
+    assert [c.line for c in citations[:3]] == [1, 2, 3] and citations[-1].line == 20_000
+    assert time.perf_counter() - started < 5
+
+
+def _doubling_ratio(extract: object, make: object) -> float:
+    """Time of twice the input over time of the input, best of three: about 2 when linear."""
+    def timed(n: int) -> float:
+        best = float("inf")
+        for _ in range(3):
+            source = make(n)  # type: ignore[operator]
+            started = time.perf_counter()
+            extract(source, "d")  # type: ignore[operator]
+            best = min(best, time.perf_counter() - started)
+        return best
+    return timed(16000) / max(timed(8000), 1e-6)
+
+
+@pytest.mark.parametrize("extract, make", [
+    pytest.param(extract_markdown, lambda n: '<a href="https://e.org/x">t ' * n, id="markdown-unclosed"),
+    pytest.param(extract_markdown, lambda n: "[x](https://e.org/y) " * n, id="markdown-links"),
+    pytest.param(extract_html, lambda n: '<a href="https://e.org/x">t ' * n, id="html-unclosed"),
+    pytest.param(extract_text, lambda n: "see https://e.org/x, " * n, id="text"),
+    pytest.param(extract_text, lambda n: "https://e.org/x" + ")" * n, id="text-closers"),
+])
+def test_extraction_time_doubles_with_the_input(extract: object, make: object) -> None:
+    assert _doubling_ratio(extract, make) < 3.5
+
+
+_PIECES = st.sampled_from(['<a href="https://e.org/x">', "</a>", "<a ", "[", "]", "(", ")", "](", "<", ">",
+                           "\n", "\n\n", "`", "*", "https://e.org/", "<!--", "-->", '"', "&amp;", "[^1]",
+                           "^[note]", "[r]: https://r.org/", "\\", " ", "text", "<textarea>", "<b>", "#"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=8)), max_size=60))
+def test_markdown_and_html_extraction_never_raise(pieces: list[str]) -> None:
+    source = "".join(pieces)
+    for citation in extract_markdown(source, "d"):
+        assert citation.line is None or citation.line >= 1
+    extract_html(source, "d")
+    extract_text(source, "d")
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=20))
+def test_markdown_extraction_stays_linear_on_generated_input(pieces: list[str]) -> None:
+    """Any generated pattern repeated 200 and 800 times: four times the input takes about four
+    times as long (a quadratic scan would take sixteen); the bound leaves room for a busy machine."""
+    unit = "".join(pieces)
+
+    def timed(copies: int) -> float:
+        best = float("inf")
+        for _ in range(2):
+            started = time.perf_counter()
+            extract_markdown(unit * copies, "d")
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    small, large = timed(200), timed(800)
+    assert large < 10 * small + 0.05, f"{unit!r}: {small:.3f} s, then {large:.3f} s"
+
+
+@given(st.text())
+def test_normalise_twice_changes_nothing_on_any_text(raw: str) -> None:
+    once = normalise(raw)
+    assert normalise(once) == once
+
+
+@given(st.from_regex(r"https?://[a-zA-Z0-9.%\[\]:@-]{1,20}(:[0-9]{1,5})?(/[^\s#?]{0,12}){0,3}(\?[^\s#]{0,12})?"
+                     r"(#.{0,6})?", fullmatch=True))
+def test_normalise_twice_changes_nothing_on_url_shaped_text(raw: str) -> None:
+    once = normalise(raw)
+    assert normalise(once) == once
+
+
+# --- Word packages and sizes: measured before they are read -----------------------------
+
+def test_docx_within_the_limits_still_reads() -> None:
+    assert extract_docx(docx_bytes(), "ok.docx") == []
+
+
+def test_docx_bomb_is_an_input_error_naming_the_part() -> None:
+    bomb = docx_bomb()
+    assert len(bomb) < 200_000
+    with pytest.raises(InputError, match=r"bomb\.docx: DOCX part word/document\.xml inflates"):
+        extract_docx(bomb, "bomb.docx")
+
+
+def test_docx_with_too_many_elements_is_refused_before_python_docx_parses_it() -> None:
+    from linkcheck.extract.bounds import ZipLimits, check_zip
+
+    class Small(ZipLimits):
+        elements = 1000
+
+    body = b"<w:p/>" * 2000
+    data = docx_bytes(b"<w:document " + W.encode() + b"><w:body>" + body + b"</w:body></w:document>")
+    check_zip(data, "fine.docx")
+    with pytest.raises(InputError, match="more than 1,000 XML elements"):
+        check_zip(data, "many.docx", Small)
+
+
+def test_oversized_text_document_is_an_input_error(tmp_path: pathlib.Path) -> None:
+    big = tmp_path / "huge.md"
+    with big.open("wb") as out:
+        out.truncate(MAX_TEXT_BYTES + 1)
+    with pytest.raises(InputError, match=r"huge\.md: document too large"):
+        extract_file(big)
+
+
+def test_docx_bomb_run_exits_2_under_200_mb(tmp_path: pathlib.Path) -> None:
+    """The 122 KB bomb that inflated to 1.36 GB: now a one-line input error, exit 2, bounded memory."""
+    bomb = tmp_path / "bomb.docx"
+    bomb.write_bytes(docx_bomb())
+    probe = ("import resource, subprocess, sys;"
+             "p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
+             "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
+             "print(p.returncode, peak, repr(p.stderr.strip()))")
+    out = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "linkcheck", "check",
+                          "--state-dir", str(tmp_path / "state"),
+                          "--report-dir", str(tmp_path / "reports"), str(bomb)],
+                         capture_output=True, text=True, check=True, cwd=tmp_path, timeout=120).stdout
+    code, peak_kib, stderr = out.split(" ", 2)
+    assert code == "2", out
+    assert "bomb.docx" in stderr and "Traceback" not in stderr and stderr.count("\\n") == 0
+    assert int(peak_kib) < 200 * 1024, f"peak {int(peak_kib) // 1024} MiB"
