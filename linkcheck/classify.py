@@ -54,6 +54,7 @@ _ERRORS: dict[ErrorKind, tuple[Verdict, Reason, str]] = {
     ErrorKind.INVALID_URL: (Verdict.BROKEN, Reason.HTTP_STATUS, "a redirect points to an unusable address"),
     ErrorKind.UNSUPPORTED_SCHEME: (Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME,
                                    "a redirect leads to a scheme that is not fetched"),
+    ErrorKind.EXCLUDED: (Verdict.SKIPPED, Reason.EXCLUDED, "a redirect leads to an excluded URL; not fetched"),
 }
 
 
@@ -100,6 +101,10 @@ def _status(target: Target, outcome: FetchOutcome, comparison: Comparison | None
     if status == 429:
         return Judgement(Verdict.BLOCKED, Reason.RATE_LIMITED,
                          f"HTTP 429: still rate-limited{via}; check again later")
+    if status > 599:
+        return Judgement(Verdict.BLOCKED, Reason.BOT_BLOCKED,
+                         f"HTTP {status} is no standard status: the server's answer to automated clients "
+                         "(LinkedIn answers 999); a person must check it in a browser")
     if status == 408:
         return Judgement(Verdict.ERROR, Reason.TIMEOUT, f"HTTP 408: the server timed out{via}")
     if status >= 500:
@@ -141,14 +146,16 @@ def _reachable(target: Target, outcome: FetchOutcome, comparison: Comparison | N
                          f"redirected to the site's home page {final}: the cited page is gone")
     html = outcome.body if outcome.body and evidence.is_html(outcome.content_type) else None
     fragment = target.fragment
-    page = evidence.parse_page(html, outcome.content_type, anchors=bool(fragment)) if html else None
+    checkable = evidence.fragment_checkable(fragment)
+    page = evidence.parse_page(html, outcome.content_type, anchors=checkable) if html else None
     if page is not None:
         phrase = evidence.soft_404_phrase(page)
         if phrase:
             return Judgement(Verdict.BROKEN, Reason.SOFT_404, f"HTTP 200, but the page says {phrase!r}")
-        if evidence.fragment_checkable(fragment) and not evidence.fragment_present(page, fragment):
-            return Judgement(Verdict.BROKEN, Reason.FRAGMENT_MISSING,
-                             f"the page has no element with id or name {fragment!r}")
+    if checkable:
+        missing = _fragment(outcome, page, fragment)
+        if missing is not None:
+            return missing
     changed = _changed(comparison)
     if changed is not None:
         return changed
@@ -166,6 +173,28 @@ def _arrived(target: Target, outcome: FetchOutcome) -> Judgement:
     if outcome.hops:
         return Judgement(Verdict.OK, Reason.OK, f"HTTP {outcome.status} via a temporary redirect to {final}")
     return Judgement(Verdict.OK, Reason.OK, f"HTTP {outcome.status}")
+
+
+def _fragment(outcome: FetchOutcome, page: evidence.Page | None, fragment: str) -> Judgement | None:
+    """An element fragment is found, missing, or could not be looked for: never `ok` unseen."""
+    if page is not None:
+        if evidence.fragment_present(page, fragment):
+            return None
+        if outcome.body_truncated:
+            return Judgement(Verdict.ERROR, Reason.UNREADABLE,
+                             f"the page was cut at the size cap before an element {fragment!r} was found")
+        return Judgement(Verdict.BROKEN, Reason.FRAGMENT_MISSING,
+                         f"the page has no element with id or name {fragment!r}")
+    media = outcome.content_type.split(";", 1)[0].strip().lower()
+    if media == "application/pdf":
+        return None  # a PDF's own fragments (#page=, named destinations) are judged with its text
+    if not outcome.body:
+        why = "the answer had no body"
+    elif evidence.is_html(media):
+        why = "the HTML could not be parsed"
+    else:
+        why = f"a {media or 'untyped'} body has no elements to look in"
+    return Judgement(Verdict.ERROR, Reason.UNREADABLE, f"#{fragment} could not be checked: {why}")
 
 
 def classify(target: Target, outcome: FetchOutcome, comparison: Comparison | None = None) -> Judgement:

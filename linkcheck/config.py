@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from dataclasses import replace as _replace
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -64,6 +65,9 @@ class Settings:
     # Prefix of a replay server (e.g. pywb) holding this project's own WARCs: our own snapshot
     # is then the first archived copy suggested.
     archive_replay_url: str | None = None
+    # The site a submission will be published on: root-relative links (`/about`) in local
+    # documents are resolved against it and fetched. None: they have no base, and are invalid.
+    base_url: str | None = None
 
     def replace(self, **overrides: Any) -> Settings:
         """A copy with the given values; None means 'not given', so unset CLI flags keep file values."""
@@ -176,6 +180,14 @@ def _regex(doc: _Doc, node: Node, name: str) -> str:
     return pattern
 
 
+def _site_url(doc: _Doc, node: Node, name: str) -> str:
+    value = _text(doc, node, name).strip()
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        doc.fail(node, f"{name}: expected an http(s) URL such as https://www.example.org/, got {value!r}")
+    return value
+
+
 def _verdict(doc: _Doc, node: Node, name: str) -> str:
     value = _text(doc, node, name)
     if value not in {str(v) for v in Verdict}:
@@ -252,6 +264,7 @@ _SETTINGS: dict[str, _Check] = {
     "archive_save_url": _text,
     "archive_timegate_url": _text,
     "archive_replay_url": _text,
+    "base_url": _site_url,
 }
 
 _REFERENCE: dict[str, _Check] = {

@@ -107,9 +107,17 @@ def redirected_to_root(cited: str, final: str) -> bool:
 
 def fragment_checkable(fragment: str) -> bool:
     """Fragments that name an element; routes (`#/x`, `#!x`), text fragments and
-    PDF open parameters (`#page=3`) are not element ids and are not checked."""
-    return bool(fragment) and not fragment.startswith(("/", "!", ":~:")) and "=" not in fragment
+    PDF open parameters (`#page=3`) are not element ids and are not checked, nor are an
+    empty fragment and `#top`, which the HTML standard sends to the top of any page."""
+    return (bool(fragment) and not fragment.startswith(("/", "!", ":~:")) and "=" not in fragment
+            and fragment.lower() != "top")
+
+
+# GitHub renders a README's headings as id="user-content-<slug>" and its script scrolls
+# `#<slug>` there: a working `github.com/owner/repo#section` must be found.
+_PREFIXES = ("", "user-content-")
 
 
 def fragment_present(page: Page, fragment: str) -> bool:
-    return fragment in page.anchors or unquote(fragment) in page.anchors
+    names = {fragment, unquote(fragment)}
+    return any(prefix + name in page.anchors for prefix in _PREFIXES for name in names)

@@ -25,12 +25,13 @@ from yarl import URL
 from . import __version__
 from .config import Settings
 from .evidence import is_html
+from .mime import effective_type, needs_sniff
 from .model import ErrorKind, FetchOutcome, Hop
 from .policy import AddressPolicy, Gate, ip_is_public
 from .resolver import PolicyResolver, PrivateAddressError
 from .retry import parse_retry_after, retry_delay
 from .times import utc_now
-from .urls import normalise, split_fragment
+from .urls import host_is_usable, normalise, split_fragment
 
 __all__ = ["Clock", "Fetcher", "SystemClock", "USER_AGENT", "map_exception"]
 
@@ -129,7 +130,7 @@ class Fetcher:
         self.resolver = PolicyResolver(resolver, allow_private=settings.allow_private, is_public=is_public)
         self.clock: Clock = clock or SystemClock()
         self.rng = rng or random.Random()
-        self.gate = Gate(allow_private=settings.allow_private, is_public=is_public)
+        self.gate = Gate.from_settings(settings.exclude, settings.allow_private, is_public)
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(settings.per_host))
         self._session: aiohttp.ClientSession | None = None
@@ -160,21 +161,31 @@ class Fetcher:
 
         `need_body`: keep the whole body (capped) as evidence; otherwise only an HTML page's
         first bytes are read, for the soft-404 check, unless `peek` is false (an embedded
-        image or video: reachability is all that is judged). With `settings.head_first` and no body
-        needed, HEAD is tried first and GET follows when HEAD fails in any way or shows an
-        HTML page."""
+        image or video: reachability is all that is judged). With `settings.head_first` and no
+        body needed, the chain is first followed with HEAD, and again with GET when HEAD ends
+        anywhere but a non-HTML 2xx answer (an error, a loop, too many hops, a 405 ...)."""
         url, _ = split_fragment(url)
         attempt = 0
         while True:
-            outcome = await self._follow(url, need_body, peek)
+            outcome = await self._attempt(url, need_body, peek)
             delay = retry_delay(outcome, attempt, self.settings.retries, self.settings.retry_after_cap, self.rng)
             if delay is None:
                 return replace(outcome, attempts=attempt + 1)
             attempt += 1
             await self.clock.sleep(delay)
 
-    async def _follow(self, url: str, need_body: bool, peek: bool = True) -> FetchOutcome:
-        """One attempt: follow redirects by hand so every hop is recorded and re-checked."""
+    async def _attempt(self, url: str, need_body: bool, peek: bool) -> FetchOutcome:
+        """HEAD when the body is not wanted and the settings ask for it; servers lie on HEAD
+        (loops, 405, resets), so any trouble means GET for the whole chain."""
+        if self.settings.head_first and not need_body:
+            head = await self._follow(url, "HEAD", False, peek)
+            if (head.error is None and head.status is not None and 200 <= head.status < 300
+                    and not is_html(head.content_type)):
+                return head
+        return await self._follow(url, "GET", need_body, peek)
+
+    async def _follow(self, url: str, method: str, need_body: bool, peek: bool) -> FetchOutcome:
+        """One chain: follow redirects by hand so every hop is recorded and re-checked."""
         hops: list[Hop] = []
         # URL -> cookies held when we asked for it: coming back with new cookies is how
         # cookie-setting redirects work; coming back with none new is a loop.
@@ -185,6 +196,11 @@ class Fetcher:
             if parts.scheme not in ("http", "https"):
                 return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.UNSUPPORTED_SCHEME,
                                     error_detail=current, final_url=current)
+            if hops:  # the cited URL itself was judged before the fetch
+                refused = self._hop_refusal(current, parts.hostname or "")
+                if refused is not None:
+                    kind, detail = refused
+                    return FetchOutcome(url, hops=tuple(hops), error=kind, error_detail=detail, final_url=current)
             refusal = self.gate.address_refusal(parts.hostname or "")
             if refusal is not None:
                 return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.PRIVATE_ADDRESS,
@@ -192,7 +208,7 @@ class Fetcher:
             assert self._session is not None
             visited[current] = len(self._session.cookie_jar)
             try:
-                answer = await self._request(current, need_body, peek)
+                answer = await self._send(method, current, need_body, peek)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a value
                 kind, detail = map_exception(exc)
                 return FetchOutcome(url, hops=tuple(hops), error=kind, error_detail=detail, final_url=current)
@@ -217,16 +233,15 @@ class Fetcher:
         return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.TOO_MANY_REDIRECTS,
                             error_detail=f"more than {self.settings.max_redirects}", final_url=current)
 
-    async def _request(self, url: str, need_body: bool, peek: bool = True) -> _Answer:
-        """HEAD when the body is not wanted, falling back to GET since servers lie on HEAD."""
-        if self.settings.head_first and not need_body:
-            try:
-                head = await self._send("HEAD", url, need_body=False)
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
-                head = None
-            if head is not None and (200 <= head.status < 400 and not is_html(head.content_type)):
-                return head
-        return await self._send("GET", url, need_body, peek)
+    def _hop_refusal(self, url: str, host: str) -> tuple[ErrorKind, str] | None:
+        """A redirect hop is never requested when no client could (a host no URL may hold) or
+        the settings exclude it."""
+        if not host_is_usable(host):
+            return ErrorKind.INVALID_URL, url
+        pattern = self.gate.excluded(url)
+        if pattern is not None:
+            return ErrorKind.EXCLUDED, f"{url} (excluded by the pattern {pattern!r})"
+        return None
 
     @asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
@@ -248,6 +263,8 @@ class Fetcher:
                     limit = self._body_limit(resp.status, content_type, need_body, peek)
                     if limit:
                         body, truncated = await _read_capped(resp, limit)
+                    # Untyped: taken as a browser would (the stored headers stay as sent).
+                    content_type = effective_type(content_type, body)
                 version = f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1"
                 sent = tuple((k, v) for k, v in resp.request_info.headers.items())
                 return _Answer(resp.status, headers, content_type, body, truncated, method, sent,
@@ -265,7 +282,9 @@ class Fetcher:
         only its words matter (soft 404, bot walls), nothing otherwise."""
         if 200 <= status < 300 and need_body:
             return self.settings.max_body_bytes
-        if (200 <= status < 300 and peek and is_html(content_type)) or status in (401, 403, 429):
+        if 200 <= status < 300 and peek and (is_html(content_type) or needs_sniff(content_type)):
+            return min(_SNIFF_BYTES, self.settings.max_body_bytes)
+        if status in (401, 403, 429):
             return min(_SNIFF_BYTES, self.settings.max_body_bytes)
         return 0
 

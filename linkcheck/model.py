@@ -89,6 +89,7 @@ class ErrorKind(StrEnum):
     TOO_MANY_REDIRECTS = "too_many_redirects"
     INVALID_URL = "invalid_url"            # a Location header we cannot follow
     UNSUPPORTED_SCHEME = "unsupported_scheme"
+    EXCLUDED = "excluded"                  # a redirect leads to a URL the settings exclude
 
 
 @dataclass(frozen=True, slots=True)

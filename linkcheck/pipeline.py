@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urljoin
 
 from aiohttp.abc import AbstractResolver
 
@@ -21,11 +21,11 @@ from .errors import InputError
 from .extract import extract_file, find_documents
 from .fetch import Clock, Fetcher
 from .history import CachedResult
-from .model import Citation, ErrorKind, FetchOutcome, Reason, Result, RunReport, Snapshot, Target, Verdict
+from .model import Citation, ErrorKind, FetchOutcome, Reason, Reference, Result, RunReport, Snapshot, Target, Verdict
 from .policy import AddressPolicy, Gate, ip_is_public
 from .store import EvidenceStore, quote_comparison
 from .times import utc_now
-from .urls import is_relative, placeholder_reason, split_fragment
+from .urls import is_relative, is_root_relative, placeholder_reason, split_fragment
 
 __all__ = ["extract_documents", "run_check"]
 
@@ -96,6 +96,13 @@ def _prejudge(targets: Sequence[Target], gate: Gate) -> tuple[dict[int, Result],
         if reason is not None:
             judged[i] = _result(target, classify.placeholder(target, reason))
             continue
+        if _root_relative(target):
+            judged[i] = _result(target, classify.Judgement(
+                Verdict.PLACEHOLDER, Reason.INVALID_URL,
+                f"{target.url!r} is a path from a site's root, and a local document has no site: "
+                "set settings.base_url in references.yaml to the site it will be published on, "
+                "or write the full URL"))
+            continue
         pre = _local_file(target.url) if is_relative(target.url) else gate.precheck(target.url)
         if pre is not None:
             judged[i] = _result(target, classify.Judgement(*pre))
@@ -111,6 +118,24 @@ def _local_file(path: str) -> tuple[Verdict, Reason, str]:
         return Verdict.SKIPPED, Reason.LOCAL_FILE, f"a local file ({local}); not fetched"
     return (Verdict.BROKEN, Reason.FILE_MISSING,
             f"no such local file: {local} (if it is meant as a web address, begin it with https://)")
+
+
+def _root_relative(target: Target) -> bool:
+    """Written as `/about` (the target's own URL may be a local file's absolute path)."""
+    if target.citations:
+        return is_root_relative(target.citations[0].url)
+    return target.reference is not None and is_root_relative(target.reference.url or "")
+
+
+def _on_site(citations: list[Citation], references: Sequence[Reference],
+             base_url: str | None) -> tuple[list[Citation], tuple[Reference, ...]]:
+    """Root-relative links (`/about`) resolved against `settings.base_url`, when one is set;
+    without it they stay as written and are judged to have no base, never looked for on disk."""
+    if not base_url:
+        return citations, tuple(references)
+    return ([replace(c, url=urljoin(base_url, c.url.strip())) if is_root_relative(c.url) else c for c in citations],
+            tuple(replace(r, url=urljoin(base_url, r.url.strip())) if r.url and is_root_relative(r.url) else r
+                  for r in references))
 
 
 _COPYABLE = frozenset({Verdict.BROKEN, Verdict.CHANGED})
@@ -204,7 +229,8 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
     documents, citations = extract_documents(sources) if sources else ([], [])
     if not documents and not config.references:
         raise InputError(str(config.path or "."), "no documents to check and no references registered")
-    targets = collect(citations, config.references)
+    citations, references = _on_site(citations, config.references, settings.base_url)
+    targets = collect(citations, references)
     judged, to_fetch = _prejudge(targets, Gate.from_settings(settings.exclude, settings.allow_private, is_public))
     store = (EvidenceStore(state_dir, run_id, started, archive=archive, drift_threshold=settings.drift_threshold)
              if state_dir is not None else None)

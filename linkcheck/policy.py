@@ -10,6 +10,7 @@ from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
 from .model import Reason, Verdict
+from .urls import without_userinfo
 
 __all__ = ["AddressPolicy", "Gate", "ip_is_public", "literal_ip"]
 
@@ -57,11 +58,18 @@ class Gate:
                       is_public: AddressPolicy = ip_is_public) -> Gate:
         return cls(tuple(re.compile(p) for p in exclude), allow_private, is_public)
 
+    def excluded(self, url: str) -> str | None:
+        """The exclude pattern that matches the URL (its user info left out), or None."""
+        if not self.exclude:
+            return None
+        bare = without_userinfo(url)
+        return next((p.pattern for p in self.exclude if p.search(bare)), None)
+
     def precheck(self, url: str) -> tuple[Verdict, Reason, str] | None:
         """A verdict for a target that must not be fetched, or None to fetch it."""
-        for pattern in self.exclude:
-            if pattern.search(url):
-                return Verdict.SKIPPED, Reason.EXCLUDED, f"excluded by the pattern {pattern.pattern!r}"
+        pattern = self.excluded(url)
+        if pattern is not None:
+            return Verdict.SKIPPED, Reason.EXCLUDED, f"excluded by the pattern {pattern!r}"
         if url.startswith("#"):
             return (Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME,
                     "a link within the same document; not fetched")

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from .model import Reason
 
-__all__ = ["RESERVED_HOSTS", "RESERVED_SUFFIXES", "host_of", "is_mangled", "is_relative", "normalise",
-           "placeholder_reason", "split_fragment"]
+__all__ = ["RESERVED_HOSTS", "RESERVED_SUFFIXES", "host_is_usable", "host_of", "is_mangled", "is_relative",
+           "is_root_relative", "normalise", "placeholder_reason", "split_fragment", "without_userinfo"]
 
 # RFC 2606 / RFC 6761 names that can never be a published source.
 RESERVED_HOSTS = frozenset({"example.com", "example.org", "example.net", "localhost"})
@@ -24,6 +25,10 @@ _PLAIN = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*")  # _SAFE without "%"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # "https//host/x", "http:/host", "https:\\host": a scheme whose colon or slashes went astray.
 _MANGLED_SCHEME = re.compile(r"^(?:https?//|https?:/(?!/)|https?:\\|https?;//|htps?://|htttps?://)", re.I)
+# What a host name may hold once percent-decoded: letters, digits, "-", "_" and dots, or any
+# non-ASCII character (IDNA maps those). Everything else in ASCII is a WHATWG forbidden domain
+# code point (`<`, `|`, `%`, controls ...) or can never resolve (`"`, `*`, `~`).
+_HOST = re.compile(r"(?:[A-Za-z0-9._-]|[^\x00-\x7f])+")
 
 
 def _requote(part: str) -> str:
@@ -98,6 +103,38 @@ def is_relative(url: str) -> bool:
             and placeholder_reason(url) is None)
 
 
+def is_root_relative(url: str) -> bool:
+    """`/about`, `/`: a path from a site's root, which a local document has no site for."""
+    url = url.strip()
+    return url.startswith("/") and not url.startswith("//")
+
+
+def without_userinfo(url: str) -> str:
+    """The URL without `user:password@`: what exclude patterns are matched against."""
+    if "@" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def host_is_usable(host: str) -> bool:
+    """Could a client connect to this host at all? An IP literal, or a name made of the
+    characters names are made of; `http://"` or `http://a<b` never reach the resolver."""
+    host = unquote(host)
+    if ":" in host:  # only an IPv6 literal holds a colon (urlsplit strips the brackets)
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return False
+        return True
+    return bool(_HOST.fullmatch(host))
+
+
 def split_fragment(url: str) -> tuple[str, str]:
     """(URL without its #fragment, the fragment) — what is fetched, and what is looked for."""
     base, _, fragment = url.partition("#")
@@ -145,7 +182,7 @@ def placeholder_reason(raw: str) -> Reason | None:
         return Reason.INVALID_URL
     if parts.scheme.lower() in ("http", "https"):
         host = parts.hostname
-        if not host:
+        if not host or not host_is_usable(host):
             return Reason.INVALID_URL
         if _is_reserved_host(host):
             return Reason.PLACEHOLDER

@@ -1,0 +1,258 @@
+"""Links judged as a browser would follow them: untyped bodies sniffed, `#top`, GitHub anchors,
+exclusions on every hop, HEAD trouble answered by GET, root-relative links, unusable hosts, 999."""
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.test_utils import TestServer
+
+from linkcheck.config import Config, Settings, load_config
+from linkcheck.errors import ConfigError
+from linkcheck.mime import effective_type, needs_sniff
+from linkcheck.model import Reference, Result
+from linkcheck.pipeline import run_check
+from linkcheck.urls import placeholder_reason
+from tests.conftest import InstantClock
+from tests.peer_server import Peers, answer, redirect, reset, typed, untyped
+
+FAST = Settings(timeout=1.0, retries=0, allow_private=True, concurrency=8, per_host=4)
+
+ANCHOR_PAGE = b'<!DOCTYPE html><html><body><a id="found"></a></body></html>'
+README = (b"<!doctype html><html><head><title>owner/repo</title></head><body><article>"
+          b'<h2><a id="user-content-installation" href="#installation">Installation</a></h2>'
+          b"<p>pip install it</p></article></body></html>")
+
+
+@pytest.fixture
+async def peers() -> AsyncIterator[tuple[Peers, str]]:
+    served = Peers()
+    server = TestServer(served.app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield served, str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+async def check(tmp_path: Path, lines: list[str], *, settings: Settings = FAST, archive: bool = False,
+                references: tuple[Reference, ...] = (), **kwargs: Any) -> dict[str, Result]:
+    """Cite each line's URL in a Markdown document and check it; results keyed by URL."""
+    doc = tmp_path / "doc.md"
+    doc.write_text("\n".join(f"[source {i}]({u})" for i, u in enumerate(lines)) + "\n", encoding="utf-8")
+    config = Config(path=None, documents=(doc,), settings=settings, references=references)
+    report = await run_check(config, settings=settings, clock=InstantClock(), archive=archive,
+                             state_dir=tmp_path / "state" if archive else None, **kwargs)
+    return {r.url: r for r in report.results}
+
+
+def verdict(result: Result) -> tuple[str, str]:
+    return str(result.verdict), str(result.reason)
+
+
+# -- sniffing ------------------------------------------------------------------------------------
+
+def test_sniffing_follows_the_whatwg_signatures() -> None:
+    assert needs_sniff("") and needs_sniff("unknown/unknown") and needs_sniff("text")
+    assert not needs_sniff("text/plain; charset=utf-8") and not needs_sniff("application/octet-stream")
+    assert effective_type("", ANCHOR_PAGE) == "text/html"
+    assert effective_type("", b"  \n<p>leading space, then a tag") == "text/html"
+    assert effective_type("", b"this is <div id=x>not</div> HTML") == "text/plain"
+    assert effective_type("", b"%PDF-1.7\n") == "application/pdf"
+    assert effective_type("", b"\x89PNG\r\n\x1a\n....") == "image/png"
+    assert effective_type("", b"\x80\x00\x80\x00") == "application/octet-stream"
+    assert effective_type("text/plain", ANCHOR_PAGE) == "text/plain"  # a declared type is kept
+
+
+async def test_fragment_on_untyped_html_is_checked(peers: tuple[Peers, str], tmp_path: Path) -> None:
+    served, base = peers
+    served.route("/anchor.html", answer(lambda: untyped(ANCHOR_PAGE)))
+    results = await check(tmp_path, [base + "/anchor.html#found", base + "/anchor.html#lost"])
+    assert verdict(results[base + "/anchor.html#found"]) == ("ok", "ok")
+    assert verdict(results[base + "/anchor.html#lost"]) == ("broken", "fragment_missing")
+    assert served.methods("/anchor.html") == ["GET"]
+
+
+async def test_untyped_not_found_page_is_a_soft_404(peers: tuple[Peers, str], tmp_path: Path) -> None:
+    served, base = peers
+    served.route("/gone", answer(lambda: untyped(b"<html><title>Page not found</title><h1>Sorry</h1></html>")))
+    result = (await check(tmp_path, [base + "/gone"]))[base + "/gone"]
+    assert verdict(result) == ("broken", "soft_404"), result.detail
+
+
+@pytest.mark.parametrize("body,content_type,what", [
+    (b"ok\n\n", None, "text/plain"),
+    (b"this is <div id=\"anchor\">not</div> a valid HTML document", None, "text/plain"),
+    (b"\x80\x00\x80\x00", None, "application/octet-stream"),
+    (b"see section 2 below", "text/plain", "text/plain"),
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 32, "image/png", "image/png"),
+], ids=["untyped-text", "untyped-text-with-tags", "untyped-binary", "typed-text", "image"])
+async def test_fragment_on_a_body_without_elements_is_unreadable(peers: tuple[Peers, str], tmp_path: Path,
+                                                                 body: bytes, content_type: str | None,
+                                                                 what: str) -> None:
+    served, base = peers
+    served.route("/body", answer(lambda: untyped(body) if content_type is None else typed(body, content_type)))
+    result = (await check(tmp_path, [base + "/body#anchor"]))[base + "/body#anchor"]
+    assert verdict(result) == ("error", "unreadable"), result.detail
+    assert what in result.detail and "#anchor" in result.detail
+
+
+async def test_fragment_past_the_size_cap_is_unreadable(peers: tuple[Peers, str], tmp_path: Path) -> None:
+    served, base = peers
+    page = "<html><body>" + "<p>filler</p>" * 2000 + '<h2 id="late">Late</h2><h2 id="early"></h2></body></html>'
+    served.route("/long", answer(lambda: typed(page, "text/html")))
+    results = await check(tmp_path, [base + "/long#late", base + "/long"],
+                          settings=FAST.replace(max_body_bytes=4096))
+    assert verdict(results[base + "/long#late"]) == ("error", "unreadable")
+    assert "size cap" in results[base + "/long#late"].detail
+    assert verdict(results[base + "/long"]) == ("ok", "ok")
+
+
+async def test_top_and_empty_fragments_always_exist(peers: tuple[Peers, str], tmp_path: Path) -> None:
+    served, base = peers
+    served.route("/page", answer(lambda: typed(ANCHOR_PAGE, "text/html")))
+    results = await check(tmp_path, [base + "/page#top", base + "/page#TOP", base + "/page#"])
+    assert {u: verdict(r) for u, r in results.items()} == {
+        base + "/page#top": ("ok", "ok"), base + "/page#TOP": ("ok", "ok"), base + "/page": ("ok", "ok")}
+
+
+async def test_github_readme_anchor_under_user_content(peers: tuple[Peers, str], tmp_path: Path) -> None:
+    served, base = peers
+    served.route("/owner/repo", answer(lambda: typed(README, "text/html; charset=utf-8")))
+    results = await check(tmp_path, [base + "/owner/repo#installation", base + "/owner/repo#usage"])
+    assert verdict(results[base + "/owner/repo#installation"]) == ("ok", "ok")
+    assert verdict(results[base + "/owner/repo#usage"]) == ("broken", "fragment_missing")
+
+
+# -- exclude on every hop --------------------------------------------------------------------------
+
+async def test_exclude_applies_to_each_redirect_hop(peers: tuple[Peers, str], tmp_path: Path) -> None:
+    served, base = peers
+    served.route("/start", redirect(302, "/middle"))
+    served.route("/middle", redirect(301, "/internal/report"))
+    served.route("/internal/report", answer(lambda: typed("secret", "text/plain")))
+    settings = FAST.replace(exclude=("/internal/",))
+    result = (await check(tmp_path, [base + "/start"], settings=settings))[base + "/start"]
+    assert verdict(result) == ("skipped", "excluded")
+    assert base + "/internal/report" in result.detail and "'/internal/'" in result.detail
+    assert [h.url for h in result.redirects] == [base + "/start", base + "/middle"]
+    assert "/internal/report" not in served.paths()  # the excluded hop is never requested
+
+
+async def test_exclude_matches_the_url_without_user_info(peers: tuple[Peers, str], tmp_path: Path) -> None:
+    served, base = peers
+    served.route("/ok", answer(lambda: typed("fine", "text/plain")))
+    with_user = base.replace("http://", "http://reader:hunter2@") + "/ok"
+    # `^http://127` only matches once the user info is left out; `hunter2` never matches.
+    results = await check(tmp_path, [with_user], settings=FAST.replace(exclude=("^http://127",)))
+    assert [verdict(r) for r in results.values()] == [("skipped", "excluded")]
+    results = await check(tmp_path, [with_user], settings=FAST.replace(exclude=("hunter2", "reader")))
+    assert [verdict(r) for r in results.values()] == [("ok", "ok")]
+
+
+# -- HEAD trouble means GET for the whole chain ----------------------------------------------------
+
+@pytest.mark.parametrize("trouble", ["loop", "too-many", "reset", "not-found"])
+async def test_head_trouble_falls_back_to_get_for_the_chain(peers: tuple[Peers, str], tmp_path: Path,
+                                                            trouble: str) -> None:
+    served, base = peers
+    ok = answer(lambda: typed(b"%PDF-1.4\n", "application/pdf"))
+
+    async def start(request: web.Request) -> web.StreamResponse:
+        if request.method != "HEAD":
+            return await ok(request)
+        if trouble == "loop":
+            return web.Response(status=302, headers={"Location": "/start"})
+        if trouble == "too-many":
+            return web.Response(status=302, headers={"Location": f"/start?n={served.count('/start')}"})
+        if trouble == "reset":
+            return await reset(request)
+        return web.Response(status=404)
+
+    served.route("/start", start)
+    result = (await check(tmp_path, [base + "/start"], settings=FAST.replace(head_first=True, max_redirects=3)))[
+        base + "/start"]
+    assert verdict(result) == ("ok", "ok"), result.detail
+    methods = served.methods("/start") + [m for m, p in served.log if p.startswith("/start?")]
+    assert methods[0] == "HEAD" and methods.count("GET") == 1
+    assert served.log[-1] == ("GET", "/start") and result.redirects == ()
+
+
+# -- links with no base, hosts no URL may hold, non-standard statuses ------------------------------
+
+async def test_root_relative_link_without_base_url_is_invalid(tmp_path: Path) -> None:
+    results = await check(tmp_path, ["/", "/etc/hostname", "/about#team"])
+    assert {u: verdict(r) for u, r in results.items()} == {
+        "/": ("placeholder", "invalid_url"), "/etc/hostname": ("placeholder", "invalid_url"),
+        "/about#team": ("placeholder", "invalid_url")}
+    assert "settings.base_url" in results["/"].detail
+
+
+async def test_root_relative_link_resolves_against_base_url(peers: tuple[Peers, str], tmp_path: Path) -> None:
+    served, base = peers
+    served.route("/about", answer(lambda: typed('<html><body><h2 id="team">Team</h2></body></html>', "text/html")))
+    settings = FAST.replace(base_url=base + "/blog/")
+    references = (Reference(id="home", url="/about"),)
+    results = await check(tmp_path, ["/about#team", "/missing"], settings=settings, references=references)
+    assert verdict(results[base + "/about#team"]) == ("ok", "ok")
+    assert results[base + "/about#team"].reference_id == "home"  # the register's "/about" too
+    assert verdict(results[base + "/missing"]) == ("broken", "http_status")
+    assert served.methods("/about") == ["GET"]
+
+
+def test_base_url_must_be_a_web_address(tmp_path: Path) -> None:
+    path = tmp_path / "references.yaml"
+    path.write_text("version: 1\nsettings:\n  base_url: www.example.org\nreferences: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"references.yaml:3: settings.base_url: expected an http\(s\) URL"):
+        load_config(path)
+
+
+class CountingResolver(AbstractResolver):
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        self.asked.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("url", ['http://"', 'http://"/page', "http://a<b/", "http://exa|mple.org/",
+                                 "http://bad^host.org/", "http://%3Cscript%3E/", "https://*.gov.uk/"])
+def test_host_no_url_may_hold_is_invalid(url: str) -> None:
+    assert placeholder_reason(url) == "invalid_url"
+
+
+@pytest.mark.parametrize("url", ["http://bücher.de/", "http://a_b.wikipedia.org/x", "http://[::1]:8080/",
+                                 "http://127.0.0.1/"])
+def test_usable_hosts_stay_urls(url: str) -> None:
+    assert placeholder_reason(url) is None
+
+
+async def test_unusable_host_never_reaches_the_resolver(peers: tuple[Peers, str], tmp_path: Path) -> None:
+    served, base = peers
+    served.route("/bad-hop", redirect(302, "http://a<b/next"))
+    resolver = CountingResolver()
+    refs = (Reference(id="quote-host", url='http://"'),)
+    results = await check(tmp_path, ['http://"', base + "/bad-hop"], references=refs, resolver=resolver)
+    assert verdict(results['http://"']) == ("placeholder", "invalid_url")
+    assert verdict(results[base + "/bad-hop"]) == ("broken", "http_status")
+    assert "unusable address" in results[base + "/bad-hop"].detail
+    assert resolver.asked == []
+
+
+async def test_status_999_is_a_bot_wall(peers: tuple[Peers, str], tmp_path: Path) -> None:
+    served, base = peers
+    served.route("/in/someone", answer(lambda: web.Response(status=999, text="")))
+    result = (await check(tmp_path, [base + "/in/someone"], settings=FAST.replace(retries=2)))[
+        base + "/in/someone"]
+    assert verdict(result) == ("blocked", "bot_blocked") and result.http_status == 999
+    assert "999" in result.detail and served.methods("/in/someone") == ["GET"]  # not retried
