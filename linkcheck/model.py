@@ -270,6 +270,8 @@ class Result:
     # From the comparison with the baseline snapshot (changed results).
     similarity: float | None = None
     changes: tuple[str, ...] = ()
+    # A verdict reused under --cache-ttl: when the fetch that made it happened (kept in history only).
+    checked_at: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -20,7 +20,7 @@ from .config import Config, Settings
 from .errors import InputError
 from .extract import extract_file, find_documents
 from .fetch import Clock, Fetcher
-from .history import CachedResult
+from .history import CachedResult, reuse_note
 from .model import Citation, ErrorKind, FetchOutcome, Reason, Reference, Result, RunReport, Snapshot, Target, Verdict
 from .policy import AddressPolicy, Gate, ip_is_public
 from .store import EvidenceStore, quote_comparison
@@ -176,7 +176,7 @@ async def _with_archived_copies(results: list[Result], store: EvidenceStore, set
 
 def _from_cache(target: Target, hit: CachedResult) -> Result:
     return Result(url=target.url, verdict=Verdict(hit.verdict), reason=Reason(hit.reason),
-                  detail=f"{hit.detail} (as checked at {hit.checked_at}; within --cache-ttl)",
+                  detail=hit.detail + reuse_note(hit.checked_at), checked_at=hit.checked_at,
                   http_status=hit.http_status, final_url=hit.final_url, citations=target.citations,
                   reference_id=target.reference.id if target.reference else None, snapshot=hit.snapshot)
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import Citation, Reason, Result, Snapshot, Verdict
-from .rows import CachedResult, ResultRow, RunRow, SnapshotRow, TimelineRow, TrendInfo
+from .rows import CachedResult, ResultRow, RunRow, SnapshotRow, TimelineRow, TrendInfo, reuse_note
 from .schema import MIGRATIONS, check_time, migrate, parse_time, transaction
 from .trend import FAILING, carried_trend, compute_trend
 
 __all__ = ["FAILING", "MIGRATIONS", "CachedResult", "History", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow",
-           "TrendInfo", "carried_trend", "compute_trend"]
+           "TrendInfo", "carried_trend", "compute_trend", "reuse_note"]
 
 
 # A row's baseline flag, per row and by index: a window over every baseline in one CTE made
@@ -54,9 +54,11 @@ def _result_row(run_id: str, r: Result) -> tuple[Any, ...]:
     s = r.snapshot
     # The WARC's file name only: a report shows it with the path to the state dir's archive.
     warc = os.path.basename(s.warc) if s else None
-    return (run_id, r.url, r.reference_id or "", str(r.verdict), str(r.reason), r.detail, r.http_status,
+    # A reused verdict is kept as its fetch gave it, with that fetch's time: its detail never grows.
+    detail = r.detail.removesuffix(reuse_note(r.checked_at)) if r.checked_at else r.detail
+    return (run_id, r.url, r.reference_id or "", str(r.verdict), str(r.reason), detail, r.http_status,
             r.final_url, s.sha256 if s else None, warc, s.offset if s else None,
-            s.time if s else None, json.dumps([c.to_json() for c in r.citations], ensure_ascii=False))
+            s.time if s else None, json.dumps([c.to_json() for c in r.citations], ensure_ascii=False), r.checked_at)
 
 
 class History:
@@ -118,7 +120,7 @@ class History:
         with transaction(self._conn) as conn:
             if not conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
                 raise ValueError(f"no run {run_id!r}: start_run first")
-            conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              (_result_row(run_id, r) for r in results))
 
     def runs(self, limit: int = 20) -> list[RunRow]:
@@ -154,7 +156,8 @@ class History:
         return (Snapshot(*row[:4]), row[4].partition("#")[0]) if row else None
 
     def cached_ok(self, url: str, max_age_seconds: float, now: str) -> CachedResult | None:
-        """The URL's verdict from its latest finished run, if that was ok and recent enough.
+        """The URL's verdict from its latest finished run, if that was ok and its last real fetch
+        recent enough: a verdict reused run after run still ages from the fetch that made it.
 
         Every result for the URL in that run must be ok: a cached URL is not fetched again,
         so one citation's missing quote must not be hidden by another's success."""
@@ -164,21 +167,22 @@ class History:
         if latest is None:
             return None
         run_id, finished = latest
-        if (parse_time(now) - parse_time(finished)).total_seconds() > max_age_seconds:
-            return None
         rows = self._conn.execute(
             "SELECT verdict, reason, detail, http_status, final_url, snapshot_sha256, snapshot_warc, "
-            "snapshot_offset, snapshot_time FROM results WHERE run_id = ? AND url = ? "
+            "snapshot_offset, snapshot_time, checked_at FROM results WHERE run_id = ? AND url = ? "
             "ORDER BY reference_id", (run_id, url)).fetchall()
         if any(row[0] != Verdict.OK for row in rows):
             return None
-        verdict, reason, detail, status, final_url, sha256, warc, offset, time = rows[0]
+        verdict, reason, detail, status, final_url, sha256, warc, offset, time, checked_at = rows[0]
+        fetched = checked_at or finished
+        if (parse_time(now) - parse_time(fetched)).total_seconds() > max_age_seconds:
+            return None
         try:
             reason_code = Reason(reason)
         except ValueError:  # a code this version no longer knows: check afresh
             return None
         snapshot = Snapshot(warc, sha256, offset, time) if sha256 is not None else None
-        return CachedResult(Verdict.OK, reason_code, detail, status, final_url, snapshot, finished)
+        return CachedResult(Verdict.OK, reason_code, detail, status, final_url, snapshot, fetched)
 
     def timeline(self, url: str) -> list[TimelineRow]:
         """Every finished run's verdict on the URL (all citations of it), oldest first."""

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from ..model import Citation, Reason, Snapshot, Verdict
 
-__all__ = ["CachedResult", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow", "TrendInfo"]
+__all__ = ["CachedResult", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow", "TrendInfo", "reuse_note"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +38,15 @@ class TrendInfo:
     trend: str | None
 
 
+def reuse_note(checked_at: str) -> str:
+    """What a reused verdict's detail ends with: when the fetch that made it happened."""
+    return f" (as checked at {checked_at}; within --cache-ttl)"
+
+
 @dataclass(frozen=True, slots=True)
 class CachedResult:
-    """A recent ok verdict that lets a run skip fetching the URL again."""
+    """A recent ok verdict that lets a run skip fetching the URL again; `checked_at` is its last real
+    fetch, and `detail` what that fetch gave."""
 
     verdict: Verdict
     reason: Reason

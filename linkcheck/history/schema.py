@@ -59,6 +59,10 @@ MIGRATIONS: list[str] = [
     -- 1 when the run found its own network down: no trend, streak or digest counts it
     ALTER TABLE runs ADD COLUMN offline INTEGER NOT NULL DEFAULT 0;
     """,
+    """
+    -- a verdict reused under --cache-ttl: when it was last fetched (NULL: fetched in its own run)
+    ALTER TABLE results ADD COLUMN checked_at TEXT;
+    """,
 ]
 
 
