@@ -31,7 +31,7 @@ from .files import write_atomic
 from .model import Citation, FetchOutcome
 from .urls import normalise, placeholder_reason, split_fragment
 
-__all__ = ["NewReference", "SyncPlan", "apply_sync", "fetch_titles", "init_register", "plan_sync"]
+__all__ = ["NewReference", "SyncPlan", "apply_sync", "fetch_titles", "init_register", "plan_sync", "replace_urls"]
 
 _ID_LIMIT = 60
 _TITLE_LIMIT = 200
@@ -229,9 +229,9 @@ def _entry(new: NewReference, titles: Mapping[str, str]) -> CommentedMap:
     return entry
 
 
-def _append(text: str, added: Sequence[NewReference], titles: Mapping[str, str], where: str) -> str:
-    """The register's text with the entries appended to `references:`, all else as written; refuses
-    (LinkcheckError) a result that lost or reordered anything a person wrote, comments included."""
+def _load(text: str, where: str) -> tuple[YAML, CommentedMap, str, str]:
+    """(yaml, document, text before it, its body): the register loaded round-trip, to be dumped in its
+    own indentation, quoting and comments."""
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), 0)
     marked = start < len(lines) and lines[start].rstrip() == "---"
@@ -250,6 +250,21 @@ def _append(text: str, added: Sequence[NewReference], titles: Mapping[str, str],
     data = CommentedMap() if data is None else data
     if not isinstance(data, CommentedMap):
         raise LinkcheckError(f"{where}: expected a mapping with `references:` at the top level")
+    return yml, data, prefix, body
+
+
+def _kept(text: str, result: str, expected: Any) -> bool:
+    """Did the edit keep every comment, and give exactly the expected data (order included)?"""
+    comments = iter(line.strip() for line in result.splitlines() if line.lstrip().startswith("#"))
+    kept = all(c in comments for c in (line.strip() for line in text.splitlines() if line.lstrip().startswith("#")))
+    # JSON keeps mapping order, so a reordered field fails the comparison too.
+    return kept and json.dumps(yaml.safe_load(result), default=str) == json.dumps(expected, default=str)
+
+
+def _append(text: str, added: Sequence[NewReference], titles: Mapping[str, str], where: str) -> str:
+    """The register's text with the entries appended to `references:`, all else as written; refuses
+    (LinkcheckError) a result that lost or reordered anything a person wrote, comments included."""
+    yml, data, prefix, body = _load(text, where)
     refs = data.get("references")
     # What followed the last entry (comments, the next key's heading) goes after the new ones.
     if isinstance(refs, CommentedSeq):
@@ -273,10 +288,7 @@ def _append(text: str, added: Sequence[NewReference], titles: Mapping[str, str],
 
     old = yaml.safe_load(text) or {}
     expected = {**old, "references": list(old.get("references") or []) + [dict(_entry(n, titles)) for n in added]}
-    comments = iter(line.strip() for line in result.splitlines() if line.lstrip().startswith("#"))
-    kept = all(c in comments for c in (line.strip() for line in lines if line.lstrip().startswith("#")))
-    # JSON keeps mapping order, so a reordered field fails the comparison too.
-    if not kept or json.dumps(yaml.safe_load(result), default=str) != json.dumps(expected, default=str):
+    if not _kept(text, result, expected):
         raise LinkcheckError(f"{where}: cannot add references without rewriting what is written there; "
                              f"add them by hand: {', '.join(n.url or n.id for n in added)}")
     return result
@@ -293,6 +305,35 @@ def apply_sync(path: Path, plan: SyncPlan, titles: Mapping[str, str]) -> str:
         text = text.replace("\n", "\r\n")
     write_atomic(path, text)  # a crash mid-write leaves the old register whole
     return text
+
+
+def replace_urls(path: Path, urls: Mapping[str, str]) -> dict[str, str]:
+    """Give the references with these ids (id -> new URL) their new `url:`, in place and atomically, all
+    else as written; returns {id: old URL} of those changed. Refuses (LinkcheckError) an edit that would
+    rewrite anything else."""
+    raw = path.read_bytes().decode("utf-8")
+    text = raw.replace("\r\n", "\n")
+    yml, data, prefix, _ = _load(text, str(path))
+    refs = data.get("references")
+    changed: dict[str, str] = {}
+    for entry in refs if isinstance(refs, CommentedSeq) else ():
+        ref_id = str(entry.get("id")) if isinstance(entry, CommentedMap) else ""
+        if ref_id in urls and entry.get("url") != urls[ref_id]:
+            changed[ref_id] = str(entry.get("url") or "")
+            entry["url"] = urls[ref_id]
+    if not changed:
+        return {}
+    out = io.StringIO()
+    yml.dump(data, out)
+    result = prefix + out.getvalue()
+    old = yaml.safe_load(text) or {}
+    expected = {**old, "references": [{**r, "url": urls[str(r["id"])]} if str(r.get("id")) in changed else r
+                                      for r in old.get("references") or []]}
+    if not _kept(text, result, expected):
+        raise LinkcheckError(f"{path}: cannot change the references' URLs without rewriting what is written "
+                             f"there; change them by hand: {', '.join(f'{i}: {urls[i]}' for i in changed)}")
+    write_atomic(path, result.replace("\n", "\r\n") if "\r\n" in raw else result)
+    return changed
 
 
 def _title(outcome: FetchOutcome) -> str | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import sys
 from collections import Counter
 from pathlib import Path
@@ -12,7 +13,7 @@ import click
 from ..config import PRE_PUBLICATION_FAIL_ON, Settings, unquoted_references
 from ..model import RunReport, Verdict
 from ..pipeline import extract_documents, run_check
-from ..reports import FILENAMES, FORMATS, text, write_reports
+from ..reports import FORMATS, text, write_reports
 from ..reports.github import emit_github
 from . import main
 from .options import Progress, boundary, duration, in_ci, load, split, state, verdicts
@@ -69,19 +70,39 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
         progress.close()
     default = PRE_PUBLICATION_FAIL_ON if pre_publication else settings.fail_on
     failing_verdicts = fail_on if fail_on is not None else frozenset(Verdict(v) for v in default)
-    write_reports(report, report_dir, chosen, fail_on=failing_verdicts)
+    written = write_reports(report, report_dir, chosen, fail_on=failing_verdicts)
     emit_github(report, failing_verdicts)  # annotations and a job summary, only inside GitHub Actions
     if not quiet:
         click.echo(text.render(report), nl=False)
-        click.echo(f"report: {report_dir / FILENAMES['json']}")
+        for path in written:
+            click.echo(f"report: {path}")
     if save_archive:
         _save_evidence(report, settings, quiet)
     if pre_publication and not quiet:
         for ref in unquoted_references(config):
             click.echo(f"warning: {config.path}:{ref.line}: reference {ref.id} has no quote: only its "
                        "reachability is checked, not what it says", err=True)
+    step = None if quiet else fill_placeholders(report, references, state_dir)
+    if step:
+        click.echo(step)
     failing = report.failing(failing_verdicts)
     sys.exit(1 if failing else 0)
+
+
+def fill_placeholders(report: RunReport, references: Path | None, state_dir: Path | None) -> str | None:
+    """The one command that puts each placeholder's registered source behind it, to end the summary with."""
+    fillable = [r for r in report.results if r.verdict is Verdict.PLACEHOLDER and r.suggested_url and r.reference_id]
+    links = sum(len(r.citations) for r in fillable)
+    if not links:
+        return None
+    documents = dict.fromkeys(c.document for r in fillable for c in r.citations)
+    command = ["linkcheck", "fix", *documents]
+    if references is not None:
+        command += ["--references", str(references)]
+    if state_dir is not None:
+        command += ["--state-dir", str(state_dir)]
+    return (f"{links} placeholder link(s) have a registered source; to put it in: "
+            f"{shlex.join([*command, '--apply'])}")
 
 
 @main.command()

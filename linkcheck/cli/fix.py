@@ -10,7 +10,7 @@ import click
 from ..errors import InputError
 from ..files import write_atomic
 from ..fix import Edit, fix_html, fix_markdown, instructions, plan_edits, robust_links, unified_diff
-from ..model import Verdict
+from ..model import RunReport, Verdict
 from ..pipeline import run_check
 from . import main
 from .options import Progress, boundary, in_ci, load, state
@@ -27,6 +27,13 @@ def _read(path: Path) -> str:
         return path.read_bytes().decode("utf-8", errors="surrogateescape")
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {(exc.strerror or type(exc).__name__).lower()}") from None
+
+
+def _moved_sources(report: RunReport) -> dict[str, str]:
+    """Registered sources that moved permanently: reference id -> the URL to register instead, so that
+    the register agrees with the mended documents (`refs sync --check`, and the strict gate)."""
+    return {r.reference_id: r.suggested_url for r in report.results
+            if r.verdict is Verdict.REDIRECTED and r.reference_id and r.suggested_url}
 
 
 def _write(path: Path, text: str) -> None:
@@ -55,7 +62,9 @@ def fix(paths: tuple[Path, ...], write: bool, robust: bool, references: Path | N
 
     Only the URL of each link changes; everything else stays byte for byte. The change to each
     Markdown and HTML document is printed as a unified diff on stdout (so it can go to `git apply`);
-    PDF and Word files are never rewritten: the changes to make by hand are listed instead.
+    PDF and Word files are never rewritten: the changes to make by hand are listed instead. A
+    registered source that moved gets its new URL in the references file too. Without --apply
+    nothing is kept: no history, no snapshot.
 
     \b
     Exit status:
@@ -68,12 +77,16 @@ def fix(paths: tuple[Path, ...], write: bool, robust: bool, references: Path | N
     settings = config.settings.replace(allow_private=allow_private)
     progress = Progress(enabled=not in_ci())
     try:
-        report = asyncio.run(run_check(config, list(paths), settings=settings, state_dir=state(config, state_dir),
-                                       archive=True, progress=progress))
+        # Only a run that changes the documents is recorded: a preview must not count as a run in
+        # history (streaks, trends, the digest) nor leave snapshots behind.
+        report = asyncio.run(run_check(config, list(paths), settings=settings,
+                                       state_dir=state(config, state_dir) if write else None,
+                                       archive=write, progress=progress))
     finally:
         progress.close()
     edits = plan_edits(report)
-    versions = robust_links(report, settings.archive_replay_url) if robust else None
+    moved = _moved_sources(report) if config.path is not None else {}
+    versions = robust_links(report, settings.archive_replay_url) if robust and write else None
     by_document: dict[str, list[Edit]] = {}
     for edit in edits:
         by_document.setdefault(edit.document, []).append(edit)
@@ -105,9 +118,13 @@ def fix(paths: tuple[Path, ...], write: bool, robust: bool, references: Path | N
     if unknown:
         click.echo(f"note: {unknown} placeholder link(s) have no known source yet: add a url to their "
                    "reference in the references file", err=True)
-    if robust and not versions:
+    if robust and not write:
+        click.echo("note: Robust Links attributes are added by --apply, from the snapshots that run keeps", err=True)
+    elif robust and not versions:
         click.echo("note: no archived copy is known for any link: no Robust Links attributes to add", err=True)
-    if not changed and not by_hand:
+    for ref_id, url in moved.items():
+        click.echo(f"{config.path}: reference {ref_id} moved: its url becomes {url}", err=True)
+    if not changed and not by_hand and not moved:
         click.echo("nothing to fix", err=True)
         sys.exit(0)
     where = f"{len(changed)} document(s)" + (f" (and Robust Links on {annotated} link(s))" if annotated else "")
@@ -117,6 +134,11 @@ def fix(paths: tuple[Path, ...], write: bool, robust: bool, references: Path | N
         sys.exit(1)
     for path, text in changed:
         _write(path, text)
+    if moved and config.path is not None:
+        from ..refs import replace_urls  # ruamel, only when the register changes
+        updated = replace_urls(config.path, moved)
+        if updated:
+            click.echo(f"updated the url of {len(updated)} reference(s) in {config.path}", err=True)
     click.echo(f"fixed {links} link(s) in {where}; run `linkcheck check` again to confirm"
                + (f"; {by_hand} change(s) left to make by hand (listed above)" if by_hand else ""), err=True)
     sys.exit(1 if by_hand else 0)

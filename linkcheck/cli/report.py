@@ -9,7 +9,7 @@ import click
 
 from ..errors import InputError
 from ..model import RunReport, Verdict
-from ..reports import FILENAMES, FORMATS, text, write_reports
+from ..reports import FORMATS, text, write_reports
 from ..store import last_report_path
 from . import main
 from .options import boundary, load, split, state, state_options, verdicts
@@ -42,8 +42,9 @@ def report(report_dir: Path, formats: tuple[str, ...], fail_on: frozenset[Verdic
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError(str(path), f"not a report this linkcheck can read ({exc})") from None
     failing_verdicts = fail_on if fail_on is not None else frozenset(Verdict(v) for v in config.settings.fail_on)
-    write_reports(last, report_dir, chosen, fail_on=failing_verdicts)
+    written = write_reports(last, report_dir, chosen, fail_on=failing_verdicts)
     if not quiet:
         click.echo(text.render(last), nl=False)
-        click.echo(f"report: {report_dir / FILENAMES['json']}")
+        for written_path in written:
+            click.echo(f"report: {written_path}")
     sys.exit(1 if last.failing(failing_verdicts) else 0)

@@ -34,6 +34,8 @@ def write_reports(report: RunReport, directory: Path, formats: Iterable[str], *,
                   fail_on: frozenset[Verdict] | None = None) -> list[Path]:
     """report.json always, plus each asked-for format that exists; returns the files written.
 
+    A report of another format left in `directory` by an earlier run is removed: next to this run's
+    files it would pass for this run's. Only the files named in FILENAMES are ever touched.
     `fail_on` is the run's --fail-on: junit.xml marks those verdicts as failures (default: the
     contract's broken, changed, placeholder)."""
     written = []
@@ -45,4 +47,8 @@ def write_reports(report: RunReport, directory: Path, formats: Iterable[str], *,
             else:
                 write_atomic(path, FORMATS[name](report))
             written.append(path)
+    for name in FILENAMES.values():
+        stale = directory / name
+        if stale not in written:
+            stale.unlink(missing_ok=True)
     return written

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from ..model import Citation, Reason, Result, RunReport, Verdict
+from .notes import stand_ins, uncited
 
 if TYPE_CHECKING:
     import jinja2
@@ -205,7 +206,9 @@ def render(report: RunReport) -> str:
     groups = [(v, [r for r in report.results if r.verdict is v]) for v in Verdict if v is not Verdict.OK]
     bars = _bars(report)
     shown = [v for v in Verdict if any(s.verdict == v for b in bars for s in b.segments)]
+    behind = stand_ins(report)
     return _environment().get_template("report.html.j2").render(
+        uncited=lambda result: uncited(result, behind),
         report=report, summary=report.summary, verdicts=list(Verdict), colours={str(k): c for k, c in COLOURS.items()},
         chart_colours={str(k): c for k, c in _CHART_COLOURS.items()},
         plain_verdicts={str(k): t for k, t in PLAIN_VERDICTS.items()},

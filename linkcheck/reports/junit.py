@@ -5,6 +5,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from ..model import Result, RunReport, Verdict
+from .notes import StandIns, stand_ins, uncited
 
 __all__ = ["DEFAULT_FAIL_ON", "render"]
 
@@ -19,17 +20,16 @@ def _x(text: object) -> str:
     return _NOT_XML.sub("", str(text))
 
 
-def _locations(result: Result) -> str:
+def _locations(result: Result, behind: StandIns) -> str:
     lines = [f"cited at {c.where}" + (f"  “{c.text}”" if c.text else "") for c in result.citations]
-    if not lines and result.reference_id:
-        lines.append(f"listed in references.yaml as {result.reference_id}, cited in no document")
-    return "\n".join(lines)
+    note = uncited(result, behind)
+    return "\n".join([*lines, note] if note else lines)
 
 
-def _testcase(suite: ET.Element, result: Result, fail_on: frozenset[Verdict]) -> None:
+def _testcase(suite: ET.Element, result: Result, fail_on: frozenset[Verdict], behind: StandIns) -> None:
     case = ET.SubElement(suite, "testcase", classname=str(result.verdict), name=_x(result.url or "(empty link)"))
     message = _x(f"{result.reason}: {result.detail}" if result.detail else str(result.reason))
-    where = _x(_locations(result))
+    where = _x(_locations(result, behind))
     if result.verdict in fail_on:
         failure = ET.SubElement(case, "failure", message=message, type=str(result.verdict))
         failure.text = where
@@ -54,7 +54,8 @@ def render(report: RunReport, fail_on: frozenset[Verdict] = DEFAULT_FAIL_ON) -> 
                         ("tool_version", report.tool_version), ("offline", str(report.offline).lower()),
                         ("fail_on", ",".join(str(v) for v in Verdict if v in fail_on))):
         ET.SubElement(properties, "property", name=name, value=_x(value))
+    behind = stand_ins(report)
     for result in report.results:
-        _testcase(suite, result, fail_on)
+        _testcase(suite, result, fail_on, behind)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

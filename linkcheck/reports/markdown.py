@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..model import Result, RunReport, Verdict
+from .notes import StandIns, stand_ins, uncited
 
 __all__ = ["render"]
 
@@ -14,13 +15,15 @@ def _cell(text: str) -> str:
     return text
 
 
-def _row(result: Result) -> str:
+def _row(result: Result, behind: StandIns) -> str:
     where = "<br>".join(_cell(f"{c.where} “{c.text}”" if c.text else c.where) for c in result.citations)
+    where = where or _cell(uncited(result, behind) or "")
     return f"| {_cell(result.url) or '(empty)'} | {result.reason} | {_cell(result.detail)} | {where or '—'} |"
 
 
 def render(report: RunReport) -> str:
     summary = report.summary
+    behind = stand_ins(report)
     lines = ["# Link check report", "",
              f"Run `{report.id}` · {report.started} → {report.finished} · linkcheck {report.tool_version}", ""]
     if report.offline:
@@ -32,7 +35,7 @@ def render(report: RunReport) -> str:
         if not group or verdict is Verdict.OK:
             continue
         lines += ["", f"## {verdict} ({len(group)})", "", "| URL | reason | detail | cited at |", "|---|---|---|---|"]
-        lines += [_row(r) for r in group]
+        lines += [_row(r, behind) for r in group]
     ok = summary[str(Verdict.OK)]
     if ok:
         lines += ["", f"<details><summary>{ok} ok</summary>", ""]

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from ..model import REASONS_BY_VERDICT, Citation, Reason, Result, RunReport, Verdict
 from .html import plain_reason
+from .notes import StandIns, stand_ins, uncited
 
 __all__ = ["LEVELS", "SCHEMA", "render"]
 
@@ -43,21 +44,22 @@ def _location(citation: Citation) -> dict[str, Any]:
     return {"physicalLocation": physical}
 
 
-def _message(result: Result, citation: Citation | None) -> str:
+def _message(result: Result, citation: Citation | None, behind: StandIns) -> str:
     text = f"{result.url or '(empty link)'}: {result.detail}"
     if citation is not None and citation.line is None and citation.page is not None:
         text += f" (page {citation.page})"
-    if citation is None and result.reference_id:
-        text += f" (listed in references.yaml as {result.reference_id}, cited in no document)"
+    note = uncited(result, behind) if citation is None else None
+    if note:
+        text += f" ({note})"
     return text
 
 
-def _results(result: Result) -> list[dict[str, Any]]:
+def _results(result: Result, behind: StandIns) -> list[dict[str, Any]]:
     """One SARIF result per citation; one without a location for a reference no document cites."""
     common = {"ruleId": str(result.reason), "ruleIndex": _RULE_INDEX[result.reason], "level": LEVELS[result.verdict]}
     out = []
     for citation in result.citations or (None,):
-        entry: dict[str, Any] = {**common, "message": {"text": _message(result, citation)}}
+        entry: dict[str, Any] = {**common, "message": {"text": _message(result, citation, behind)}}
         if citation is not None:
             entry["locations"] = [_location(citation)]
         properties = {"verdict": str(result.verdict), "url": result.url}
@@ -72,8 +74,9 @@ def _results(result: Result) -> list[dict[str, Any]]:
 
 def render(report: RunReport) -> str:
     """The report as a SARIF log with one run; ok and skipped results are not emitted."""
+    behind = stand_ins(report)
     results = [entry for r in report.results if r.verdict not in (Verdict.OK, Verdict.SKIPPED)
-               for entry in _results(r)]
+               for entry in _results(r, behind)]
     log = {
         "$schema": SCHEMA,
         "version": "2.1.0",

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from ..model import Result, RunReport, Verdict
+from .notes import StandIns, stand_ins, uncited
 
 __all__ = ["render", "render_result"]
 
 
-def render_result(result: Result) -> list[str]:
+def render_result(result: Result, behind: StandIns | None = None) -> list[str]:
     lines = [f"  {result.url or '(empty link)'}", f"      {result.reason}: {result.detail}"]
-    if not result.citations and result.reference_id:
-        lines.append(f"      listed in references.yaml as {result.reference_id}, cited in no document")
+    note = uncited(result, behind or {})
+    if note:
+        lines.append(f"      {note}")
     for citation in result.citations:
         text = f'  "{citation.text}"' if citation.text else ""
         lines.append(f"      cited at {citation.where}{text}")
@@ -20,6 +22,7 @@ def render(report: RunReport, *, show_ok: bool = False) -> str:
     summary = report.summary
     counts = ", ".join(f"{summary[v]} {v}" for v in Verdict if summary[str(v)])
     lines = [f"linkcheck: {len(report.results)} targets checked: {counts or 'nothing to check'}"]
+    behind = stand_ins(report)
     if report.offline:
         lines.append("NOTE: the network seems down here; nothing was judged broken. Run again when online.")
     for verdict in Verdict:
@@ -31,5 +34,5 @@ def render(report: RunReport, *, show_ok: bool = False) -> str:
         lines.append("")
         lines.append(f"{verdict.upper()} ({len(group)})")
         for result in group:
-            lines.extend(render_result(result))
+            lines.extend(render_result(result, behind))
     return "\n".join(lines) + "\n"
