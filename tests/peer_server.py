@@ -3,9 +3,18 @@ answers without a Content-Type (aiohttp always sends one, so a marker header rem
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
+import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from linkcheck.config import Config, Settings
+from linkcheck.model import Reference, Result, RunReport
+from linkcheck.pipeline import run_check
+from tests.conftest import InstantClock
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _UNTYPED = "X-Test-Untyped"
@@ -31,6 +40,7 @@ class Peers:
 
     def __init__(self) -> None:
         self.log: list[tuple[str, str]] = []
+        self.ports: set[int] = set()  # the client ports requests came from: one per connection
         self.app = web.Application(middlewares=[self._record])
         self.app.on_response_prepare.append(_drop_type)
         self._routes: dict[str, Handler] = {}
@@ -52,6 +62,8 @@ class Peers:
     @web.middleware
     async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.log.append((request.method, request.path_qs))
+        if request.transport is not None:
+            self.ports.add(request.transport.get_extra_info("peername")[1])
         self._counts[request.path] = self._counts.get(request.path, 0) + 1
         route = self._routes.get(request.path)
         if route is None:
@@ -88,3 +100,39 @@ async def reset(request: web.Request) -> web.StreamResponse:
     request.transport.abort()
     await asyncio.sleep(0.05)
     return web.Response(status=200)
+
+
+FAST = Settings(timeout=1.0, retries=0, allow_private=True, concurrency=8, per_host=4)
+
+
+@pytest.fixture
+async def peers() -> AsyncIterator[tuple[Peers, str]]:
+    """(routes, base URL) of a real aiohttp server on 127.0.0.1."""
+    served = Peers()
+    server = TestServer(served.app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield served, str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+async def run(tmp_path: Path, lines: list[str], *, settings: Settings = FAST, archive: bool = False,
+              references: tuple[Reference, ...] = (), clock: InstantClock | None = None,
+              document: str = "doc.md", **kwargs: Any) -> RunReport:
+    """Cite each line (a URL, or Markdown when it holds a "](") in one document and check it."""
+    doc = tmp_path / document
+    doc.write_text("\n".join(u if "](" in u else f"[source {i}]({u})" for i, u in enumerate(lines)) + "\n",
+                   encoding="utf-8")
+    config = Config(path=None, documents=(doc,), settings=settings, references=references)
+    return await run_check(config, settings=settings, clock=clock or InstantClock(), archive=archive,
+                           state_dir=tmp_path / "state" if archive else None, **kwargs)
+
+
+async def check(tmp_path: Path, lines: list[str], **kwargs: Any) -> dict[str, Result]:
+    """As `run`; the results keyed by URL."""
+    return {r.url: r for r in (await run(tmp_path, lines, **kwargs)).results}
+
+
+def verdict(result: Result) -> tuple[str, str]:
+    return str(result.verdict), str(result.reason)

@@ -3,56 +3,25 @@ exclusions on every hop, HEAD trouble answered by GET, root-relative links, unus
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.test_utils import TestServer
 
-from linkcheck.config import Config, Settings, load_config
+from linkcheck.config import load_config
 from linkcheck.errors import ConfigError
 from linkcheck.mime import effective_type, needs_sniff
-from linkcheck.model import Reference, Result
-from linkcheck.pipeline import run_check
+from linkcheck.model import Reference
 from linkcheck.urls import placeholder_reason
-from tests.conftest import InstantClock
-from tests.peer_server import Peers, answer, redirect, reset, typed, untyped
+from tests.peer_server import FAST, Peers, answer, check, peers, redirect, reset, typed, untyped, verdict
 
-FAST = Settings(timeout=1.0, retries=0, allow_private=True, concurrency=8, per_host=4)
+__all__ = ["peers"]  # a fixture
 
 ANCHOR_PAGE = b'<!DOCTYPE html><html><body><a id="found"></a></body></html>'
 README = (b"<!doctype html><html><head><title>owner/repo</title></head><body><article>"
           b'<h2><a id="user-content-installation" href="#installation">Installation</a></h2>'
           b"<p>pip install it</p></article></body></html>")
-
-
-@pytest.fixture
-async def peers() -> AsyncIterator[tuple[Peers, str]]:
-    served = Peers()
-    server = TestServer(served.app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield served, str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
-
-
-async def check(tmp_path: Path, lines: list[str], *, settings: Settings = FAST, archive: bool = False,
-                references: tuple[Reference, ...] = (), **kwargs: Any) -> dict[str, Result]:
-    """Cite each line's URL in a Markdown document and check it; results keyed by URL."""
-    doc = tmp_path / "doc.md"
-    doc.write_text("\n".join(f"[source {i}]({u})" for i, u in enumerate(lines)) + "\n", encoding="utf-8")
-    config = Config(path=None, documents=(doc,), settings=settings, references=references)
-    report = await run_check(config, settings=settings, clock=InstantClock(), archive=archive,
-                             state_dir=tmp_path / "state" if archive else None, **kwargs)
-    return {r.url: r for r in report.results}
-
-
-def verdict(result: Result) -> tuple[str, str]:
-    return str(result.verdict), str(result.reason)
 
 
 # -- sniffing ------------------------------------------------------------------------------------
