@@ -31,14 +31,15 @@ _MANGLED_SCHEME = re.compile(r"^(?:https?//|https?:/(?!/)|https?:\\|https?;//|ht
 _HOST = re.compile(r"(?:[A-Za-z0-9._-]|[^\x00-\x7f])+")
 
 
-def _requote(part: str) -> str:
-    """Percent-encoding in one canonical form: unreserved decoded, hex upper, the unsafe encoded."""
+def _requote(part: str, keep: str = "") -> str:
+    """Percent-encoding in one canonical form: unreserved decoded (but those in `keep`), hex
+    upper, the unsafe encoded."""
     if _PLAIN.fullmatch(part):
         return part  # most URLs: nothing escaped and nothing to escape
 
     def fix(m: re.Match[str]) -> str:
         char = chr(int(m.group(1), 16))
-        return char if char in _UNRESERVED else "%" + m.group(1).upper()
+        return char if char in _UNRESERVED and char not in keep else "%" + m.group(1).upper()
 
     # A "%" not followed by two hex digits was literal: encode it first, so that decoding an
     # escape next to it cannot form a new one (normalise must be idempotent).
@@ -87,7 +88,8 @@ def normalise(url: str) -> str:
         netloc = f"{parts.username}@{netloc}"
     path = _requote(parts.path) or "/"
     query = _requote(parts.query)
-    fragment = _requote(parts.fragment)
+    # In a text fragment an escaped "-" is text, a bare one marks a prefix or suffix.
+    fragment = _requote(parts.fragment, "-" if ":~:" in parts.fragment else "")
     return urlunsplit((scheme, netloc, path, query, fragment))
 
 
