@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -12,8 +12,7 @@ from .encoding import charset_param, decode_html
 from .extract.html import parse_html
 
 __all__ = ["Page", "bot_wall", "fragment_checkable", "fragment_present", "is_html", "parse_page",
-           "redirected_to_root",
-           "soft_404_phrase"]
+           "redirected_to_root", "sign_in_wall", "soft_404_phrase"]
 
 # Said in a title or top heading, these mean the server answered 200 for a page that is gone.
 _NOT_FOUND = re.compile(
@@ -35,6 +34,31 @@ _BOT_WALL = re.compile(
     re.IGNORECASE,
 )
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+# A sign-in wall by its address: a path segment, a host's first label, or a return-to parameter
+# carrying the address to come back to.
+_SIGN_IN_PATH = re.compile(
+    r"(?:^|/)(?:log-?[io]n|sign-?[io]n|sign_[io]n|signon|sso|cas|auth|authenticate|authori[sz]e|oauth2?|saml2?|"
+    r"openid(?:-connect)?|idp|account|myaccount|servicelogin|sessions?/new|users?/(?:log|sign)_?in)(?:[/.;]|$)",
+    re.IGNORECASE)
+_SIGN_IN_HOST = re.compile(r"^(?:login|signin|sso|auth|accounts?|idp|cas)\.", re.IGNORECASE)
+_RETURN_TO = frozenset({"next", "returnurl", "return_url", "returnto", "return_to", "return", "redirect",
+                        "redirect_uri", "redirect_url", "redirectto", "service", "continue", "came_from",
+                        "goto", "destination", "target", "from", "referer", "back", "url"})
+_SAML = frozenset({"samlrequest", "relaystate"})
+_SIGN_IN_WORDS = re.compile(
+    r"\b(?:sign(?:ing)?[\s-]?in|log(?:ging)?[\s-]?in|log[\s-]?on|sign[\s-]?on|single sign|authenticat\w*|"
+    r"password|anmelden|anmeldung|connexion|se connecter|iniciar sesi[oó]n|accedi|inloggen)\b", re.IGNORECASE)
+_FEW_WORDS = 120
+# Language roots: /en/, /fr-fr/, /pt_BR/, /zh-hans/, for the ISO 639-1 codes (so /ok/ or /go/ is not one).
+_LANGUAGE = re.compile(r"/([a-z]{2})(?:[-_][a-z0-9]{2,4})?", re.IGNORECASE)
+_ISO_639_1 = frozenset("""
+    aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee
+    el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io is
+    it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms
+    mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk
+    sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi
+    yo za zh zu""".split())
+_INDEX = re.compile(r"/(?:index|default)\.(?:html?|php|aspx?|jsp)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +68,7 @@ class Page:
     title: str
     headings: tuple[str, ...]
     anchors: frozenset[str]
+    sign_in_form: bool = False  # a password form is what the page is for (looked for only after a redirect)
 
 
 def is_html(content_type: str) -> bool:
@@ -57,17 +82,32 @@ def _squash(text: str) -> str:
 _TITLE = etree.XPath("//title//text()")
 _HEADINGS = etree.XPath("//h1 | //h2")
 _ANCHORS = etree.XPath("//@id | //*[@name]/@name")
+_PASSWORD = etree.XPath("//input[translate(@type, 'PASWORD', 'pasword') = 'password']")
+_BODY_TEXT = etree.XPath("normalize-space(//body)")
 
 
-def parse_page(body: bytes, content_type: str = "", *, anchors: bool = True) -> Page | None:
+def parse_page(body: bytes, content_type: str = "", *, anchors: bool = True, sign_in: bool = False) -> Page | None:
     """Title, top headings and (when `anchors`) every id/name of an HTML body; None when it does
-    not parse. Every fetched page passes through here, so the queries are compiled once."""
+    not parse. Every fetched page passes through here, so the queries are compiled once;
+    `sign_in` also asks whether the page is a sign-in form (worth asking after a redirect only)."""
     root = parse_html(body, charset_param(content_type))
     if root is None:
         return None
     title = _squash(" ".join(_strings(_TITLE, root)))
     headings = tuple(_squash(h.text_content()) for h in _nodes(_HEADINGS, root)[:4])
-    return Page(title=title, headings=headings, anchors=frozenset(_strings(_ANCHORS, root)) if anchors else frozenset())
+    return Page(title=title, headings=headings, anchors=frozenset(_strings(_ANCHORS, root)) if anchors else frozenset(),
+                sign_in_form=sign_in and _sign_in_form(root, title, headings))
+
+
+def _sign_in_form(root: HtmlElement, title: str, headings: tuple[str, ...]) -> bool:
+    """A password field that is the point of the page: its title or top headings say "sign in", or
+    there is little else on it. A "Sign in" link, or a small login box beside an article, is not."""
+    fields = _nodes(_PASSWORD, root)
+    if not fields:
+        return False
+    if _SIGN_IN_WORDS.search(" ".join((title, *headings))):
+        return True
+    return len(str(_BODY_TEXT(root)).split()) < _FEW_WORDS
 
 
 def _strings(query: etree.XPath, root: HtmlElement) -> list[str]:
@@ -95,14 +135,58 @@ def bot_wall(body: bytes, headers: dict[str, str]) -> bool:
     return bool(_BOT_WALL.search(decode_html(body[:65536])))
 
 
+def _same_page(cited: str, final: str) -> bool:
+    """The redirect only respelled the address: a trailing slash, case, percent-encoding, a
+    dropped `index.html`, or http to https."""
+    a, b = urlsplit(cited), urlsplit(final)
+    return ((a.hostname or "").removeprefix("www.") == (b.hostname or "").removeprefix("www.")
+            and _page_path(a.path) == _page_path(b.path) and unquote(a.query) == unquote(b.query))
+
+
+def _page_path(path: str) -> str:
+    return _INDEX.sub("/", unquote(path)).rstrip("/").casefold()
+
+
+def _language_root(path: str) -> bool:
+    match = _LANGUAGE.fullmatch(_INDEX.sub("/", path).rstrip("/"))
+    return match is not None and match.group(1).lower() in _ISO_639_1
+
+
 def redirected_to_root(cited: str, final: str) -> bool:
-    """A deep link that redirects to a site's home page: the page it named is gone."""
-    cited_path = urlsplit(cited).path.rstrip("/")
-    final_parts = urlsplit(final)
-    final_path = final_parts.path.rstrip("/").lower()
-    if not cited_path or final_parts.query:
+    """A deep link that redirects to a site's home page: the page it named is gone. Not a page
+    that only moved to its own other spelling (`/en` to `/en/`), nor a site root or a language
+    code sent to its language's home (`/fr` to `/fr-fr/`)."""
+    cited_parts, final_parts = urlsplit(cited), urlsplit(final)
+    cited_path = cited_parts.path.rstrip("/")
+    if not cited_path or final_parts.query or _same_page(cited, final):
         return False
-    return final_path in ("", "/index.html", "/index.htm", "/index.php", "/home", "/en", "/default.aspx")
+    final_path = _INDEX.sub("/", final_parts.path).rstrip("/").lower()
+    if _language_root(final_parts.path):
+        return not _language_root(cited_parts.path)
+    return final_path in ("", "/home", "/default.aspx")
+
+
+def sign_in_wall(cited: str, final: str, page: Page | None) -> bool:
+    """A redirect ended on a sign-in page: by its address (a login path or host, a return-to
+    parameter pointing back, SAML), or by what it is (a password form). Not when the cited
+    address was itself a sign-in page."""
+    if _sign_in_address(cited):
+        return False
+    return _sign_in_address(final, cited) or (page is not None and page.sign_in_form)
+
+
+def _sign_in_address(url: str, cited: str = "") -> bool:
+    parts = urlsplit(url)
+    if _SIGN_IN_PATH.search(parts.path) or _SIGN_IN_HOST.match(parts.hostname or ""):
+        return True
+    for key, value in parse_qsl(parts.query):
+        key = key.lower()
+        if key in _SAML:
+            return True
+        if cited and key in _RETURN_TO and value.startswith(("/", "http:", "https:")) and (
+                value == cited or urlsplit(value).path == urlsplit(cited).path):
+            return True
+    return False
 
 
 def fragment_checkable(fragment: str) -> bool:
