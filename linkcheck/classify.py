@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import evidence
+from . import evidence, fragments
 from .model import ErrorKind, FetchOutcome, Reason, Target, Verdict
 
 __all__ = ["PERMANENT", "TEMPORARY", "Comparison", "Judgement", "classify", "placeholder"]
@@ -25,8 +25,10 @@ class Judgement:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """What the evidence checks found on a reachable page: the reference's quote, and the
-    page's text against its baseline snapshot. None means "not checked"."""
+    """What the evidence checks found on a reachable page: the reference's quote, the URL's
+    text fragments, a PDF's page count, and the page's text against its baseline snapshot.
+    None means "not checked". `unreadable` says why the text a failed check needed could not be
+    read: then nothing is claimed about the evidence."""
 
     quote: str | None = None
     quote_found: bool | None = None
@@ -35,6 +37,9 @@ class Comparison:
     threshold: float = 0.6
     baseline_time: str | None = None
     changes: tuple[str, ...] = ()
+    texts_missing: tuple[str, ...] = ()  # text fragments (`#:~:text=`) not on the page
+    pdf_pages: int | None = None
+    unreadable: str | None = None
 
 
 # Failures below HTTP: (verdict, reason, sentence). The sentence says what to do.
@@ -119,15 +124,36 @@ def _status(target: Target, outcome: FetchOutcome, comparison: Comparison | None
     return _reachable(target, outcome, comparison)
 
 
-def _changed(comparison: Comparison | None) -> Judgement | None:
-    """The page answers, but no longer says what was cited."""
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _unreadable(comparison: Comparison, fragment: fragments.Fragment) -> Judgement:
+    if comparison.quote_found is False and comparison.quote:
+        what = f"the quote {_short(comparison.quote)!r}"
+    elif comparison.texts_missing:
+        what = f"the text fragment {_short(comparison.texts_missing[0])!r}"
+    elif fragment.page is not None and comparison.similarity is None:
+        what = f"page {fragment.page} of the PDF"
+    else:
+        what = "the page's text, to compare with its snapshot,"
+    return Judgement(Verdict.ERROR, Reason.UNREADABLE, f"{what} could not be looked for: {comparison.unreadable}")
+
+
+def _changed(comparison: Comparison | None, fragment: fragments.Fragment) -> Judgement | None:
+    """The page answers, but no longer says what was cited (or its text could not be read)."""
     if comparison is None:
         return None
+    if comparison.unreadable:
+        return _unreadable(comparison, fragment)
     if comparison.quote_found is False and comparison.quote:
-        quote = comparison.quote if len(comparison.quote) <= 80 else comparison.quote[:77] + "..."
         seen = (f"; last seen in the snapshot of {comparison.quote_last_seen}" if comparison.quote_last_seen
                 else "; it was not found in any earlier snapshot either")
-        return Judgement(Verdict.CHANGED, Reason.QUOTE_MISSING, f"the quote {quote!r} is no longer on the page{seen}")
+        return Judgement(Verdict.CHANGED, Reason.QUOTE_MISSING,
+                         f"the quote {_short(comparison.quote)!r} is no longer on the page{seen}")
+    if comparison.texts_missing:
+        return Judgement(Verdict.CHANGED, Reason.QUOTE_MISSING,
+                         f"the text fragment {_short(comparison.texts_missing[0])!r} of the link is not on the page")
     if comparison.similarity is not None and comparison.similarity < comparison.threshold:
         return Judgement(Verdict.CHANGED, Reason.CONTENT_DRIFT,
                          f"the page's text is only {comparison.similarity:.0%} similar to the snapshot of "
@@ -136,43 +162,55 @@ def _changed(comparison: Comparison | None) -> Judgement | None:
     return None
 
 
+def _pdf_page(fragment: fragments.Fragment, comparison: Comparison | None) -> Judgement | None:
+    """`#page=N` on a PDF: within its page count, or missing."""
+    pages = comparison.pdf_pages if comparison is not None else None
+    if fragment.page is not None and pages is not None and not 1 <= fragment.page <= pages:
+        return Judgement(Verdict.BROKEN, Reason.FRAGMENT_MISSING,
+                         f"#page={fragment.page}, but the PDF has {pages} page{'s' if pages != 1 else ''}")
+    return None
+
+
 def _reachable(target: Target, outcome: FetchOutcome, comparison: Comparison | None) -> Judgement:
-    """A 2xx answer: still broken if the page is a disguised 404 or lacks the cited fragment."""
+    """A 2xx answer: still not the evidence if it is a sign-in wall or a disguised 404, or lacks
+    the cited fragment."""
     if target.embedded:
         return _arrived(target, outcome)  # an image or a video: no page to read
     final = outcome.final_url or outcome.url
+    fragment = fragments.parse(target.fragment, final)
+    checkable = evidence.fragment_checkable(fragment.element)
+    html = outcome.body if outcome.body and evidence.is_html(outcome.content_type) else None
+    page = (evidence.parse_page(html, outcome.content_type, anchors=checkable, sign_in=bool(outcome.hops))
+            if html else None)
+    if outcome.hops and evidence.sign_in_wall(outcome.url, final, page):
+        return Judgement(Verdict.BLOCKED, Reason.AUTH_REQUIRED,
+                         f"redirected to a sign-in page, {final}: a person with access must check it")
     if outcome.hops and evidence.redirected_to_root(outcome.url, final):
         return Judgement(Verdict.BROKEN, Reason.SOFT_404,
                          f"redirected to the site's home page {final}: the cited page is gone")
-    html = outcome.body if outcome.body and evidence.is_html(outcome.content_type) else None
-    fragment = target.fragment
-    checkable = evidence.fragment_checkable(fragment)
-    page = evidence.parse_page(html, outcome.content_type, anchors=checkable) if html else None
-    if page is not None:
-        phrase = evidence.soft_404_phrase(page)
-        if phrase:
-            return Judgement(Verdict.BROKEN, Reason.SOFT_404, f"HTTP 200, but the page says {phrase!r}")
-    if checkable:
-        missing = _fragment(outcome, page, fragment)
-        if missing is not None:
-            return missing
-    changed = _changed(comparison)
+    phrase = evidence.soft_404_phrase(page) if page is not None else None
+    if phrase:
+        return Judgement(Verdict.BROKEN, Reason.SOFT_404, f"HTTP 200, but the page says {phrase!r}")
+    missing = _fragment(outcome, page, fragment.element) if checkable else _pdf_page(fragment, comparison)
+    if missing is not None:
+        return missing
+    changed = _changed(comparison, fragment)
     if changed is not None:
         return changed
-    return _arrived(target, outcome)
+    return _arrived(target, outcome, f"; {fragment.unchecked}, which cannot be checked" if fragment.unchecked else "")
 
 
-def _arrived(target: Target, outcome: FetchOutcome) -> Judgement:
+def _arrived(target: Target, outcome: FetchOutcome, note: str = "") -> Judgement:
     """A 2xx answer judged on how it was reached: moved for good, or fine."""
     final = outcome.final_url or outcome.url
     moved_to = _permanent_destination(outcome)
     if moved_to:
-        fragment = f"#{target.fragment}" if target.fragment else ""
+        cited = f"#{target.fragment}" if target.fragment else ""
         return Judgement(Verdict.REDIRECTED, Reason.PERMANENT_REDIRECT,
-                         f"moved permanently: cite {moved_to}{fragment} instead", moved_to + fragment)
+                         f"moved permanently: cite {moved_to}{cited} instead{note}", moved_to + cited)
     if outcome.hops:
-        return Judgement(Verdict.OK, Reason.OK, f"HTTP {outcome.status} via a temporary redirect to {final}")
-    return Judgement(Verdict.OK, Reason.OK, f"HTTP {outcome.status}")
+        return Judgement(Verdict.OK, Reason.OK, f"HTTP {outcome.status} via a temporary redirect to {final}{note}")
+    return Judgement(Verdict.OK, Reason.OK, f"HTTP {outcome.status}{note}")
 
 
 def _fragment(outcome: FetchOutcome, page: evidence.Page | None, fragment: str) -> Judgement | None:

@@ -9,18 +9,22 @@ import re
 import unicodedata
 from typing import Any
 
+import lxml.etree
 import lxml.html
 
-from linkcheck.encoding import charset_param, decode_text
+from linkcheck.encoding import charset_param, decode_html, decode_text
 from linkcheck.extract.html import parse_html
 
 __all__ = [
     "DEFAULT_DRIFT_THRESHOLD",
+    "is_pdf",
     "main_text",
     "normalise_text",
     "page_text",
+    "pdf_pages",
     "quote_present",
     "similarity",
+    "why_unreadable",
     "word_diff",
 ]
 
@@ -114,6 +118,58 @@ def _pdf_text(body: bytes) -> str:
         return "\n".join(p for p in pages if p.strip())
     except Exception:  # pypdf signals bad input with many exception types
         return ""
+
+
+def _open_pdf(body: bytes) -> tuple[Any, str]:
+    """(pypdf reader, "") or (None, why it cannot be read)."""
+    from pypdf import PdfReader  # on first PDF: most runs never read one
+
+    try:
+        reader = PdfReader(io.BytesIO(body))
+        if reader.is_encrypted and not reader.decrypt(""):
+            return None, "the PDF is encrypted"
+        return reader, ""
+    except Exception as exc:  # pypdf signals bad input with many exception types
+        return None, f"the PDF is damaged ({exc.__class__.__name__})"
+
+
+def is_pdf(body: bytes, content_type: str) -> bool:
+    return _kind(body, content_type)[0] == "pdf"
+
+
+def pdf_pages(body: bytes) -> int | None:
+    """How many pages a PDF has; None when it cannot be read."""
+    reader, _ = _open_pdf(body)
+    try:
+        return len(reader.pages) if reader is not None else None
+    except Exception:  # a damaged page tree
+        return None
+
+
+def why_unreadable(body: bytes, content_type: str, *, truncated: bool = False) -> str:
+    """Why the text of a body cannot be read in full, "" when it can. Asked only when a check
+    did not find what it looked for: then "not there" and "could not look" must differ."""
+    if truncated:
+        return f"the body was cut at the size cap ({len(body):,} bytes) and the rest was not read"
+    kind, charset = _kind(body, content_type)
+    if kind == "pdf":
+        reader, trouble = _open_pdf(body)
+        if reader is None:
+            return trouble
+        return "" if _pdf_text(body).strip() else "the PDF has no text layer (scanned pages?)"
+    if kind == "html":
+        parser = lxml.html.HTMLParser()
+        try:
+            lxml.html.document_fromstring(decode_html(body, charset), parser=parser)
+        except (lxml.etree.ParserError, ValueError):
+            return ""
+        if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log):
+            return "the page nests its elements too deep for the HTML parser, which stopped reading there"
+        return ""
+    if kind == "text":
+        return ""
+    media = content_type.split(";", 1)[0].strip()
+    return f"a {media} body has no text this checker can read" if media else "a body of unknown type has no text"
 
 
 def _hidden(element: Any) -> bool:

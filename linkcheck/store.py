@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
-from . import content
+from . import content, fragments
 from .archive import Original, WarcWriter, payload_digests, read_capture, target_uri, warc_date
 from .classify import Comparison
 from .files import write_atomic
@@ -140,6 +140,9 @@ class EvidenceStore:
         if quoted is None and similarity is None:
             return None
         quoted = quoted or Comparison()
+        if similarity is not None and similarity < self.drift_threshold and quoted.unreadable is None:
+            why = content.why_unreadable(outcome.body, outcome.content_type, truncated=outcome.body_truncated)
+            quoted = replace(quoted, unreadable=why or None)
         kept = self._db.last_good_snapshot(target.url) if quoted.quote_found is False else None
         last_seen = kept[0].time if kept else None  # a good verdict means its quote was there
         return replace(quoted, quote_last_seen=last_seen, similarity=similarity, threshold=self.drift_threshold,
@@ -244,12 +247,28 @@ class EvidenceStore:
 
 
 def quote_comparison(target: Target, outcome: FetchOutcome) -> Comparison | None:
-    """Whether a 2xx page still holds its reference's quote; None when there is none to look for."""
+    """Whether a 2xx page still holds its reference's quote and its URL's text fragments, and how
+    many pages a PDF cited at `#page=N` has; None when there is nothing to look for. When what was
+    looked for is not there, whether the text could be read at all."""
     quote = target.reference.quote if target.reference else None
-    if not quote or outcome.body is None or outcome.status is None or not 200 <= outcome.status < 300:
+    body = outcome.body
+    if body is None or outcome.status is None or not 200 <= outcome.status < 300:
         return None
-    found = content.quote_present(quote, content.page_text(outcome.body, outcome.content_type))
-    return Comparison(quote=quote, quote_found=found)
+    fragment = fragments.parse(target.fragment, outcome.final_url or outcome.url)
+    wants_page = fragment.page is not None and content.is_pdf(body, outcome.content_type)
+    if not (quote or fragment.texts or wants_page):
+        return None
+    text = content.page_text(body, outcome.content_type) if quote or fragment.texts else ""
+    found = content.quote_present(quote, text) if quote else None
+    missing = tuple(str(d) for d in fragment.texts if not fragments.text_present(d, text))
+    pages = content.pdf_pages(body) if wants_page else None
+    unreadable = None
+    # A page past the end of a cut PDF may be in the part not read.
+    doubt = wants_page and (pages is None or (outcome.body_truncated and (fragment.page or 0) > pages))
+    if found is False or missing or doubt:
+        unreadable = content.why_unreadable(body, outcome.content_type, truncated=outcome.body_truncated) or (
+            "the PDF's pages could not be counted" if wants_page and pages is None else None)
+    return Comparison(quote=quote, quote_found=found, texts_missing=missing, pdf_pages=pages, unreadable=unreadable)
 
 
 def _fetched_url(result: Result) -> str:

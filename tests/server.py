@@ -39,6 +39,7 @@ class Catalogue:
             "/head405": self.head405, "/cookie-gate": self.cookie_gate, "/big": self.big,
             "/bomb": self.bomb, "/brotli": self.brotli, "/wayback/available": self.wayback, "/report.pdf": self.pdf, "/to-private": self.to_private,
         }
+        pages.update(self._citation_pages())
         for path, handler in pages.items():
             add("*", path, handler)
 
@@ -172,3 +173,104 @@ class Catalogue:
         """64 MiB of zeros in 64 KiB of gzip."""
         body = gzip.compress(b"<html><title>Bomb</title>" + b"\0" * (64 * 1024 * 1024), 9)
         return web.Response(body=body, headers={"Content-Type": "text/html", "Content-Encoding": "gzip"})
+
+    # -- how pages are cited: respelled addresses, sign-in walls, fragments, unreadable bodies -----
+    def _citation_pages(self) -> dict[str, Handler]:
+        wall = "/login?next=/members/report"
+        return {
+            "/en": self.redirect(302, "/en/"), "/en/": self.home, "/fr": self.redirect(301, "/fr-fr/"),
+            "/fr-fr/": self.home, "/index.html": self.redirect(301, "/"), "/Reports/Annual": self.redirect(302, "/reports/annual/"),
+            "/reports/annual/": self.ok,
+            "/reports/2019/annual-review": self.redirect(301, "/en/"),
+            "/members/report": self.redirect(302, wall), "/login": self.login,
+            "/members/briefing": self.redirect(302, "/idp/profile/SAML2/Redirect/SSO?SAMLRequest=fZJbT4Mw"),
+            "/idp/profile/SAML2/Redirect/SSO": self.login,
+            "/members/portal": self.redirect(302, "/gate"), "/gate": self.login,
+            "/members/service": self.redirect(302, "/gateway?service=/members/service"), "/gateway": self.plain_gateway,
+            "/with-sign-in-link": self.sign_in_link, "/moved-to-sign-in-link": self.redirect(302, "/with-sign-in-link"),
+            "/moved-to-login-box": self.redirect(302, "/login-box"), "/login-box": self.login_box,
+            "/report3.pdf": self.pdf3, "/locked.pdf": self.locked_pdf, "/scan.docx": self.docx,
+            "/deep-nesting": self.deep_nesting, "/long": self.long_page, "/app": self.ok,
+            "/owner/repo/blob/main/x.py": self.ok,
+        }
+
+    async def login(self, request: web.Request) -> web.Response:
+        return html("<!doctype html><html><head><title>Sign in</title></head><body><h1>Sign in to continue</h1>"
+                    '<form method="post" action="/session"><input name="user"><input type="password" name="pw">'
+                    "<button>Sign in</button></form></body></html>")
+
+    async def plain_gateway(self, request: web.Request) -> web.Response:
+        return html(article("Gateway", "Please wait while we check your access."))
+
+    async def sign_in_link(self, request: web.Request) -> web.Response:
+        return html("<!doctype html><html><head><title>Annual review</title></head><body>"
+                    '<header><a href="/login">Sign in</a> | <a href="/account">My account</a></header>'
+                    "<h1>Annual review</h1><p>Exports grew by 4 percent.</p></body></html>")
+
+    async def login_box(self, request: web.Request) -> web.Response:
+        words = " ".join(["The survey covered every district and every household in them."] * 30)
+        return html("<!doctype html><html><head><title>Household survey</title></head><body>"
+                    f"<main><h1>Household survey</h1><p>{words}</p></main><aside><form action=\"/login\">"
+                    '<input name="u"><input type="password" name="p"><button>Log in</button></form></aside>'
+                    "</body></html>")
+
+    async def pdf3(self, request: web.Request) -> web.Response:
+        return web.Response(body=pdf_pages(["Summary of findings", "Some fifty million people were reached",
+                                            "Annex tables"]), content_type="application/pdf")
+
+    async def locked_pdf(self, request: web.Request) -> web.Response:
+        return web.Response(body=encrypted(pdf_pages(["Some fifty million people were reached"])),
+                            content_type="application/pdf")
+
+    async def docx(self, request: web.Request) -> web.Response:
+        return web.Response(body=docx_bytes("Some fifty million people were reached"), content_type=DOCX)
+
+    async def deep_nesting(self, request: web.Request) -> web.Response:
+        return html("<html><head><title>Deep</title></head><body>" + "<div>" * 300
+                    + "Some fifty million people were reached" + "</div>" * 300 + "</body></html>")
+
+    async def long_page(self, request: web.Request) -> web.Response:
+        filler = "<p>" + "Background paragraph. " * 50 + "</p>"
+        return html("<html><head><title>Long report</title></head><body><h1>Long report</h1>" + filler * 40
+                    + '<h2 id="conclusion">Conclusion</h2><p>Some fifty million people were reached</p></body></html>')
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def pdf_pages(texts: list[str]) -> bytes:
+    """A real PDF with one page per text (reportlab)."""
+    import io
+
+    from reportlab.pdfgen import canvas
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out)
+    for text in texts:
+        pdf.drawString(72, 720, text)
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def encrypted(pdf: bytes) -> bytes:
+    """The PDF locked with a user password (pypdf)."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.encrypt(user_password="secret", owner_password="owner")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def docx_bytes(text: str) -> bytes:
+    """A real Word document (python-docx)."""
+    import io
+
+    import docx
+    document = docx.Document()
+    document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
