@@ -228,7 +228,7 @@ async def test_a_body_cut_at_the_size_cap_is_unreadable_not_changed(web: tuple[C
                           references=(Reference(id="r", url=quoted, quote=FIFTY),))
     for url in (quoted, anchored):
         assert (results[url].verdict, results[url].reason) == ("error", "unreadable"), results[url].detail
-        assert "cut at the size cap (20,000 bytes)" in results[url].detail
+        assert "cut at the size cap" in results[url].detail
     # In full, the same page holds both.
     results = await check(tmp_path, [quoted, anchored], clock, references=(Reference(id="r", url=quoted, quote=FIFTY),))
     assert {(r.verdict, r.reason) for r in results.values()} == {("ok", "ok")}
