@@ -7,10 +7,16 @@ from typing import Any
 
 __all__ = [
     "Citation", "ErrorKind", "FetchOutcome", "Hop", "Reason", "Reference", "Result",
-    "RunReport", "Snapshot", "Target", "Verdict", "REASONS_BY_VERDICT", "SCHEMA_VERSION",
+    "RunReport", "Snapshot", "Target", "Verdict", "HISTORY_MISSING", "HISTORY_NOTE", "REASONS_BY_VERDICT",
+    "SCHEMA_VERSION",
 ]
 
 SCHEMA_VERSION = 1
+
+# RunReport.history: "found" (earlier runs were kept), "new" (a first run, none expected) or
+# "missing" (earlier state was expected, e.g. by the action, and none was there).
+HISTORY_MISSING = "missing"
+HISTORY_NOTE = "no history found: baselines start again"
 
 
 class Verdict(StrEnum):
@@ -325,6 +331,11 @@ class RunReport:
     documents: tuple[str, ...] = field(default=())
     # (finished, {verdict: count}) of earlier finished runs, oldest first: for trend charts.
     previous_runs: tuple[tuple[str, dict[str, int]], ...] = ()
+    history: str | None = None
+
+    @property
+    def history_missing(self) -> bool:
+        return self.history == HISTORY_MISSING
 
     def __repr__(self) -> str:
         # Short, because Python repr()s it in full more than once: asyncio.run() on Python 3.11
@@ -351,7 +362,8 @@ class RunReport:
         return cls(id=run["id"], started=run["started"], finished=run["finished"], tool_version=run["tool_version"],
                    results=tuple(Result.from_json(r) for r in data["results"]), offline=run.get("offline", False),
                    documents=tuple(run.get("documents", ())),
-                   previous_runs=tuple((t, dict(s)) for t, s in run.get("previous_runs", ())))
+                   previous_runs=tuple((t, dict(s)) for t, s in run.get("previous_runs", ())),
+                   history=run.get("history"))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -359,7 +371,8 @@ class RunReport:
             "run": {"id": self.id, "started": self.started, "finished": self.finished,
                     "tool_version": self.tool_version, "offline": self.offline,
                     "documents": list(self.documents),
-                    "previous_runs": [[t, s] for t, s in self.previous_runs]},
+                    "previous_runs": [[t, s] for t, s in self.previous_runs],
+                    **({"history": self.history} if self.history is not None else {})},
             "summary": self.summary,
             "results": [r.to_json() for r in self.results],
         }

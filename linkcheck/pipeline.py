@@ -21,7 +21,19 @@ from .errors import InputError
 from .extract import extract_file, find_documents
 from .fetch import Clock, Fetcher
 from .history import CachedResult, reuse_note
-from .model import Citation, ErrorKind, FetchOutcome, Reason, Reference, Result, RunReport, Snapshot, Target, Verdict
+from .model import (
+    HISTORY_MISSING,
+    Citation,
+    ErrorKind,
+    FetchOutcome,
+    Reason,
+    Reference,
+    Result,
+    RunReport,
+    Snapshot,
+    Target,
+    Verdict,
+)
 from .policy import AddressPolicy, Gate, ip_is_public
 from .store import EvidenceStore, quote_comparison
 from .times import utc_now
@@ -216,7 +228,7 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                     state_dir: Path | None = None, archive: bool = True, cache_ttl: float | None = None,
                     resolver: AbstractResolver | None = None, clock: Clock | None = None,
                     progress: Progress | None = None, is_public: AddressPolicy = ip_is_public,
-                    archived_copies: bool = False) -> RunReport:
+                    archived_copies: bool = False, expect_history: bool = False) -> RunReport:
     """Check every citation of the documents (default: the config's) and every reference URL.
 
     With a `state_dir`, evidence is archived (unless `archive` is false), compared with the
@@ -280,13 +292,21 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
         results = sorted(judged.values(), key=_order)
         if store is not None and archived_copies and not offline:
             results = await _with_archived_copies(results, store, settings)
+        previous = store.previous_runs() if store is not None else ()
         report = RunReport(id=run_id, started=started, finished=utc_now(), tool_version=__version__,
                            results=tuple(results), offline=offline, documents=tuple(_display(d) for d in documents),
-                           previous_runs=store.previous_runs() if store is not None else ())
+                           previous_runs=previous, history=_history(store is not None, bool(previous), expect_history))
         if store is not None:
             store.finish(report.results, report.finished, report.summary, offline=offline)
             store.keep_report(report)
     return report
+
+
+def _history(kept: bool, found: bool, expected: bool) -> str | None:
+    """What the run found of earlier runs: None when it keeps no state."""
+    if not kept:
+        return None
+    return "found" if found else HISTORY_MISSING if expected else "new"
 
 
 def _as_is(result: Result) -> Result:

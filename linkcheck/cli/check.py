@@ -46,12 +46,16 @@ _FORMATS = tuple(FORMATS)
 @click.option("--save-archive", is_flag=True,
               help="Ask the Wayback Machine to capture the evidence that is ok now (politely; an access key "
                    "from LINKCHECK_WAYBACK_ACCESS_KEY / LINKCHECK_WAYBACK_SECRET if set).")
+@click.option("--expect-history", is_flag=True,
+              help="Earlier runs should be in the state dir (the CI job restored it): when none is there, the "
+                   "reports say \"no history found: baselines start again\".")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit status tells.")
 @boundary
 def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, state_dir: Path | None,
           formats: tuple[str, ...], concurrency: int | None, per_host: int | None, timeout: float | None,
           retries: int | None, allow_private: bool | None, no_archive: bool, cache_ttl: float | None,
-          fail_on: frozenset[Verdict] | None, pre_publication: bool, save_archive: bool, quiet: bool) -> None:
+          fail_on: frozenset[Verdict] | None, pre_publication: bool, save_archive: bool, expect_history: bool,
+          quiet: bool) -> None:
     """Check the documents (default: those listed in the references file)."""
     chosen = split(formats)
     unknown = [f for f in chosen if f not in _FORMATS]
@@ -65,7 +69,7 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
     try:
         report = asyncio.run(run_check(config, list(paths), settings=settings, state_dir=state(config, state_dir),
                                        archive=not no_archive, cache_ttl=cache_ttl, progress=progress,
-                                       archived_copies=True))
+                                       archived_copies=True, expect_history=expect_history))
     finally:
         progress.close()
     default = PRE_PUBLICATION_FAIL_ON if pre_publication else settings.fail_on

@@ -1,14 +1,18 @@
 """`linkcheck email`: the digest of the recent runs, kept as an .eml file and sent to the team."""
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from ..config import Config
-from ..notify.digest import build_digest
+from ..model import HISTORY_MISSING
+from ..notify.digest import Digest, build_digest
 from ..notify.email import USER_ENV, SendError, build_message, email_options, send, write_eml
+from ..store import last_report_path
 from ..times import format_time, parse_time, utc_now
 from . import main
 from .options import boundary, duration, load, open_history, split, state_options
@@ -35,6 +39,20 @@ def _title(config: Config) -> str:
     if config.documents:
         return config.documents[0].name
     return Path.cwd().name
+
+
+def _note_missing_history(digest: Digest, state_dir: Path) -> Digest:
+    """The latest run's report says whether it found the history it expected (`check
+    --expect-history`); when it did not and it ran in the period, the digest says so plainly."""
+    try:
+        run = json.loads(last_report_path(state_dir).read_text(encoding="utf-8"))["run"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return digest
+    finished = run.get("finished") if isinstance(run, dict) else None
+    if (run.get("history") == HISTORY_MISSING and isinstance(finished, str)
+            and digest.since <= finished <= digest.now):
+        return replace(digest, history_missing=finished)
+    return digest
 
 
 @main.command("email", epilog=_EPILOG)
@@ -64,12 +82,13 @@ def email_command(to: tuple[str, ...], since: float, dry_run: bool, sender: str 
     login = smtp.username if smtp.username and "@" in smtp.username else None
     now = utc_now()
     start = format_time(parse_time(now) - timedelta(seconds=since))
-    _, history = open_history(references, state_dir)
+    folder, history = open_history(references, state_dir)
     with history:
         # The run the period started from tells what was failing before it: fixed needs that.
         rows = history.latest_results(before=start) + history.results_between(start, now)
         offline_run = history.latest_offline()
-    digest = build_digest(rows, start, now, title=_title(config), offline_run=offline_run)
+    digest = _note_missing_history(build_digest(rows, start, now, title=_title(config), offline_run=offline_run),
+                                   folder)
     message = build_message(digest, sender or options.sender or login or "linkcheck@localhost", recipients,
                             options.subject_prefix)
     path = write_eml(message, report_dir / f"email-{now[:10]}.eml")

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from ..model import Citation, Verdict
+from ..model import HISTORY_NOTE, Citation, Verdict
 from ..times import parse_time
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ class Item:
 
 @dataclass(frozen=True, slots=True)
 class Digest:
-    """Everything the email says; `latest_run` is None when no counted run has finished yet."""
+    """Everything the email says; `latest_run` is None when no counted run has finished yet.
+    `history_missing` is when a run of the period expected earlier state and found none."""
 
     title: str
     since: str
@@ -76,6 +77,7 @@ class Digest:
     totals: dict[str, int]
     previous_totals: dict[str, int] | None
     offline_run: str | None = None  # when the last run ended, if it found its own network down
+    history_missing: str | None = None  # when a run of the period expected earlier state and found none
 
     @property
     def newly_broken(self) -> int:
@@ -90,7 +92,7 @@ class Digest:
     def subject(self) -> str:
         """The counts and the title, on one line whatever the title holds."""
         line = (f"{self.newly_broken} newly broken, {self.changed} changed, {len(self.still)} still broken, "
-                f"{len(self.fixed)} fixed — {self.title}")
+                f"{len(self.fixed)} fixed{' (no history found)' if self.history_missing else ''} — {self.title}")
         return " ".join(line.split())
 
     def trend(self, verdict: str) -> str:
@@ -165,7 +167,11 @@ def _intro(digest: Digest) -> str:
     if not digest.runs_in_period:
         return f"{period}: no check finished in this period; the latest finished {digest.latest_run}.{offline}"
     runs = "1 run" if digest.runs_in_period == 1 else f"{digest.runs_in_period} runs"
-    return f"{period}: {runs}, the latest finished {digest.latest_run}.{offline}"
+    intro = f"{period}: {runs}, the latest finished {digest.latest_run}.{offline}"
+    if digest.history_missing:
+        intro += (f" NOTE: {HISTORY_NOTE}. The run of {digest.history_missing} expected earlier state and found "
+                  "none, so every failure below counts as new and drift is measured from that run.")
+    return intro
 
 
 def _why(item: Item) -> str:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from ..model import Citation, Result, RunReport, Verdict
+from ..model import HISTORY_NOTE, Citation, Result, RunReport, Verdict
 from . import markdown
 
 __all__ = ["annotations", "emit_github", "escape_data", "escape_property", "step_summary"]
@@ -36,8 +36,9 @@ def _command(level: str, result: Result, citation: Citation | None) -> str:
 
 
 def annotations(report: RunReport, fail_on: frozenset[Verdict]) -> list[str]:
-    """One `::error` (verdict in fail_on) or `::warning` command per citation; ok and skipped give none."""
-    lines = []
+    """One `::error` (verdict in fail_on) or `::warning` command per citation; ok and skipped give none.
+    A run that found no history where some was expected leads with a warning saying so."""
+    lines = [f"::warning title=linkcheck::{HISTORY_NOTE}"] if report.history_missing else []
     for result in report.results:
         if result.verdict in fail_on:
             level = "error"

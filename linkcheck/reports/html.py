@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from ..model import Citation, Reason, Result, RunReport, Verdict
+from ..model import HISTORY_NOTE, Citation, Reason, Result, RunReport, Verdict
 from .notes import stand_ins, uncited
 
 if TYPE_CHECKING:
@@ -197,7 +197,7 @@ def _environment() -> jinja2.Environment:
     env.filters["when"] = _when
     env.filters["location"] = _location
     env.tests["linkable"] = is_linkable
-    env.globals.update(plain_reason=plain_reason, history=_history)
+    env.globals.update(plain_reason=plain_reason, history=_history, history_note=HISTORY_NOTE)
     return env
 
 

@@ -1,7 +1,7 @@
 """report.md: the summary as a Markdown page, for pull requests and CI job summaries."""
 from __future__ import annotations
 
-from ..model import Result, RunReport, Verdict
+from ..model import HISTORY_NOTE, Result, RunReport, Verdict
 from .notes import StandIns, stand_ins, uncited
 
 __all__ = ["render"]
@@ -28,6 +28,9 @@ def render(report: RunReport) -> str:
              f"Run `{report.id}` · {report.started} → {report.finished} · linkcheck {report.tool_version}", ""]
     if report.offline:
         lines += ["> **The network was down during this run**: nothing was judged broken.", ""]
+    if report.history_missing:
+        lines += [f"> **{HISTORY_NOTE[0].upper()}{HISTORY_NOTE[1:]}.** Earlier runs were expected in the state "
+                  "dir and none was there: every failure counts as new, and drift is measured from today.", ""]
     lines += ["| verdict | count |", "|---|---:|"]
     lines += [f"| {v} | {summary[str(v)]} |" for v in Verdict]
     for verdict in Verdict:

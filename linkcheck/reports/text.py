@@ -1,7 +1,7 @@
 """The console summary: counts, then every result that needs attention with its locations."""
 from __future__ import annotations
 
-from ..model import Result, RunReport, Verdict
+from ..model import HISTORY_NOTE, Result, RunReport, Verdict
 from .notes import StandIns, stand_ins, uncited
 
 __all__ = ["render", "render_result"]
@@ -25,6 +25,8 @@ def render(report: RunReport, *, show_ok: bool = False) -> str:
     behind = stand_ins(report)
     if report.offline:
         lines.append("NOTE: the network seems down here; nothing was judged broken. Run again when online.")
+    if report.history_missing:
+        lines.append(f"NOTE: {HISTORY_NOTE} (earlier runs were expected in the state dir; none was there).")
     for verdict in Verdict:
         if verdict is Verdict.OK and not show_ok:
             continue
