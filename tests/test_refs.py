@@ -231,7 +231,7 @@ async def test_init_starts_a_register_from_the_submission(project: Path) -> None
     Path("references.yaml").unlink()
     result = await cli("init", "submissions", "--no-titles")
     assert result.exit_code == 0, result.output
-    assert "quote:" in result.output and ".github/workflows/linkcheck.yml" in result.output
+    assert "quote:" in result.output and "uses: <owner>/linkcheck@v1" in result.output
     assert "linkcheck check" in result.output
     config = load_config(project / "references.yaml")
     assert config.documents == (project / "submissions",)

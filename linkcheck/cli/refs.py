@@ -110,7 +110,8 @@ def init(paths: tuple[Path, ...], references: Path | None, no_titles: bool, allo
         "fill in `url:` where it is missing, and add a `quote:` to each reference: "
         "words the source must still hold",
         "run `linkcheck check` to check every citation against its source",
-        "set up the weekly run: copy .github/workflows/linkcheck.yml from linkcheck's repository",
+        "set up the weekly run: a workflow with `uses: <owner>/linkcheck@v1` (README, \"Weekly monitoring in five "
+        "minutes\"): history on a branch, the digest by email",
         "when the documents change, `linkcheck refs sync` registers new sources "
         "(`--check` fails a CI job when the register is out of step)",
     ]

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs `linkcheck check` with the action's inputs; its exit status becomes the output `exit-code`
+# (the action's last step turns it into the job's result), and the counts and report paths outputs.
+# Exit status 2 (bad input) fails this step at once.
+set -euo pipefail
+cd "$GITHUB_WORKSPACE"
+
+flag() {  # the value of a true/false input, refusing anything else
+  case "$2" in
+    true | false) printf '%s' "$2" ;;
+    *) echo "::error::input $1 must be true or false, not '$2'" >&2; exit 2 ;;
+  esac
+}
+
+[[ "$REPORT_DIR" == /* ]] || REPORT_DIR="$PWD/$REPORT_DIR"  # absolute in the outputs
+args=(check --state-dir "$STATE_DIR" --report-dir "$REPORT_DIR")
+[[ -n "${INPUT_REFERENCES:-}" ]] && args+=(--references "$INPUT_REFERENCES")
+for format in ${INPUT_FORMATS//,/ }; do
+  args+=(--format "$format")
+done
+[[ -n "${INPUT_FAIL_ON:-}" ]] && args+=(--fail-on "$INPUT_FAIL_ON")
+[[ "$(flag pre-publication "${INPUT_PRE_PUBLICATION:-false}")" == true ]] && args+=(--pre-publication)
+[[ "$(flag archive "${INPUT_ARCHIVE:-true}")" == false ]] && args+=(--no-archive)
+[[ "${EXPECT_HISTORY:-false}" == true ]] && args+=(--expect-history)
+# Documents separated by spaces or newlines; none: the references file's documents.
+read -r -d '' -a paths <<< "${INPUT_PATHS:-}" || true
+
+status=0
+"$PYTHON" -m linkcheck "${args[@]}" -- "${paths[@]}" || status=$?
+echo "exit-code=$status" >> "$GITHUB_OUTPUT"
+if [[ -f "$REPORT_DIR/report.json" && "$status" -lt 2 ]]; then
+  "$PYTHON" "$GITHUB_ACTION_PATH/action/steps.py" outputs "$REPORT_DIR" >> "$GITHUB_OUTPUT"
+fi
+if ((status >= 2)); then
+  exit "$status"
+fi
