@@ -344,6 +344,7 @@ def test_two_weekly_runs_keep_state_on_the_branch_and_email_what_newly_broke(
     first = repo.runner(WEEKLY).run()
     assert not first.failed, first.log
     assert first.outcomes["install"] == first.outcomes["save"] == "success"
+    assert "archive prune: not asked for" in first.log
     assert "no branch linkcheck-state yet" in first.log
     assert first.action_outputs["history"] == "new"
     assert (first.action_outputs["ok"], first.action_outputs["broken"], first.action_outputs["exit-code"]) == \
@@ -357,9 +358,11 @@ def test_two_weekly_runs_keep_state_on_the_branch_and_email_what_newly_broke(
     assert not any(f.endswith(("-wal", "-shm")) for f in files)
 
     pages.gone.add("arrears")
-    second = repo.runner(WEEKLY).run()
+    second = repo.runner({**WEEKLY, "keep-runs": "1"}).run()
     # Broken evidence fails the job, after the state was saved and the digest sent.
     assert second.failed and second.outcomes["save"] == second.outcomes["digest"] == "success", second.log
+    # keep-runs ran `linkcheck archive prune --keep-runs 1` before the save: the baselines stay.
+    assert "kept though old: 3 baselines" in second.log
     assert second.action_outputs["exit-code"] == "1"
     assert f"state restored from branch linkcheck-state at {head[:12]}" in second.log
     assert second.action_outputs["history"] == "found"
