@@ -25,12 +25,16 @@ done
 # Documents separated by spaces or newlines; none: the references file's documents.
 read -r -d '' -a paths <<< "${INPUT_PATHS:-}" || true
 
+# A crash also exits 1: only a run that wrote its report has judged anything.
+rm -f "$REPORT_DIR/report.json"
 status=0
 "$PYTHON" -m linkcheck "${args[@]}" -- "${paths[@]}" || status=$?
 echo "exit-code=$status" >> "$GITHUB_OUTPUT"
-if [[ -f "$REPORT_DIR/report.json" && "$status" -lt 2 ]]; then
-  "$PYTHON" "$GITHUB_ACTION_PATH/action/steps.py" outputs "$REPORT_DIR" >> "$GITHUB_OUTPUT"
-fi
 if ((status >= 2)); then
   exit "$status"
 fi
+if [[ ! -f "$REPORT_DIR/report.json" ]]; then
+  echo "::error::linkcheck check stopped (exit status $status) before writing its report"
+  exit 1
+fi
+"$PYTHON" "$GITHUB_ACTION_PATH/action/steps.py" outputs "$REPORT_DIR" >> "$GITHUB_OUTPUT"
