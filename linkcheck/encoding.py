@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 
 import webencodings
@@ -24,6 +25,10 @@ _ATTRIBUTE = re.compile(
     rb"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^"]*)"|'([^']*)'|(["'])|([^\t\n\f\r >]*)))?)""")
 _CONTENT_CHARSET = re.compile(rb"""charset[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^"]*)"|'([^']*)'|(["'])|([^\t\n\f\r ;"']+))""",
                               re.IGNORECASE)
+# The usual first declaration, `<meta charset="utf-8">`, read in one step when nothing before it
+# (a comment, an apostrophe, an open quote) could make it something the prescan would skip.
+_PLAIN_META = re.compile(rb"""<meta[\t\n\f\r /]+charset[\t\n\f\r ]*=[\t\n\f\r ]*"?([^\t\n\f\r "'/>;]+)"?[^>]*>""",
+                         re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""encoding[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^">]*)"|'([^'>]*)')""")
 
 
@@ -36,6 +41,7 @@ def _windows_1252_c1(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error("linkcheck-windows-1252", _windows_1252_c1)
 
 
+@functools.lru_cache(maxsize=256)  # a run meets a handful of labels, on every page
 def lookup(label: str | bytes | None) -> str | None:
     """The Encoding standard's name for a label (`latin1`, `ascii`, `iso-8859-1` are all
     windows-1252, as in every browser); None for a label no browser knows."""
@@ -140,7 +146,17 @@ def prescan(data: bytes) -> str | None:
     if data.startswith(b"\x00<\x00?\x00x"):
         return "utf-16be"
     # Every declaration but the XML one says "charset": past its last mention there is nothing to find.
-    last = data.lower().rfind(b"charset")
+    lowered = data.lower()
+    last = lowered.rfind(b"charset")
+    if last < 0:
+        return _xml_encoding(data)
+    plain = _PLAIN_META.search(data)
+    if plain is not None:
+        before = lowered[:plain.start()]
+        found = lookup(plain.group(1))
+        if found and b"charset" not in before and b"<!--" not in before and b"'" not in before \
+                and before.count(b'"') % 2 == 0:
+            return _declared(found)
     pos = 0
     while 0 <= (pos := data.find(b"<", pos)) < last:
         if data.startswith(b"<!--", pos):

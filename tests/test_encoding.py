@@ -124,6 +124,10 @@ def test_labels_mean_what_they_mean_to_browsers(label: str, name: str | None) ->
     (b'<!-- <meta charset="koi8-r"> -->', None),
     (b'<!--> <meta charset="koi8-r">', "koi8-r"),                     # `<!-->` is a whole comment
     (b'<a title="<meta charset=koi8-r>">', None),
+    (b"<a title='<meta charset=koi8-r>'>", None),
+    (b"<a x=\"'\" y='<meta charset=koi8-r>'>", None),
+    (b"<title>It's ours</title><meta charset=\"koi8-r\">", "koi8-r"),
+    (b'<meta http-equiv="Content-Type" content="text/html; charset=koi8-r"><meta charset="utf-8">', "koi8-r"),
     (b'<meta charset="bogus"><meta charset="koi8-r">', "koi8-r"),     # an unknown label is passed over
     (b'<meta charset="koi8-r"', None),                                # cut before its `>`
 ])
