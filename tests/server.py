@@ -187,6 +187,8 @@ class Catalogue:
             "/idp/profile/SAML2/Redirect/SSO": self.login,
             "/members/portal": self.redirect(302, "/gate"), "/gate": self.login,
             "/members/service": self.redirect(302, "/gateway?service=/members/service"), "/gateway": self.plain_gateway,
+            "/members/data": self.redirect(302, "/portal?returnUrl=%2Fmembers%2Fdata"), "/portal": self.plain_gateway,
+            "/Home": self.redirect(301, "/home/"), "/home/": self.home,
             "/with-sign-in-link": self.sign_in_link, "/moved-to-sign-in-link": self.redirect(302, "/with-sign-in-link"),
             "/moved-to-login-box": self.redirect(302, "/login-box"), "/login-box": self.login_box,
             "/report3.pdf": self.pdf3, "/locked.pdf": self.locked_pdf, "/scan.docx": self.docx,

@@ -44,6 +44,7 @@ RESPELLED = [
     ("/fr", "redirected", "permanent_redirect"),                # 301 to its language's home, /fr-fr/
     ("/index.html", "redirected", "permanent_redirect"),        # 301 drops index.html
     ("/Reports/Annual", "ok", "ok"),                            # 302: case and a trailing slash
+    ("/Home", "redirected", "permanent_redirect"),              # 301 to /home/, a home page, respelled
     ("/deep/old-article", "broken", "soft_404"),                # a deep link sent to the real home page
     ("/reports/2019/annual-review", "broken", "soft_404"),      # ... or to a language's home page
 ]
@@ -106,6 +107,7 @@ WALLS = [
     ("/members/briefing", "/idp/profile/SAML2/Redirect/SSO?SAMLRequest=fZJbT4Mw"),  # SSO
     ("/members/portal", "/gate"),                                           # only the page says it: a password form
     ("/members/service", "/gateway?service=/members/service"),              # only the query says it
+    ("/members/data", "/portal?returnUrl=%2Fmembers%2Fdata"),                # ... percent-encoded
 ]
 
 
