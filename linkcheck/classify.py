@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from . import evidence, fragments
 from .model import ErrorKind, FetchOutcome, Reason, Target, Verdict
@@ -224,8 +225,8 @@ def _fragment(outcome: FetchOutcome, page: evidence.Page | None, fragment: str) 
         return Judgement(Verdict.BROKEN, Reason.FRAGMENT_MISSING,
                          f"the page has no element with id or name {fragment!r}")
     media = outcome.content_type.split(";", 1)[0].strip().lower()
-    if media == "application/pdf":
-        return None  # a PDF's own fragments (#page=, named destinations) are judged with its text
+    if media == "application/pdf" and outcome.body:
+        return _pdf_destination(outcome, outcome.body, fragment)
     if not outcome.body:
         why = "the answer had no body"
     elif evidence.is_html(media):
@@ -233,6 +234,18 @@ def _fragment(outcome: FetchOutcome, page: evidence.Page | None, fragment: str) 
     else:
         why = f"a {media or 'untyped'} body has no elements to look in"
     return Judgement(Verdict.ERROR, Reason.UNREADABLE, f"#{fragment} could not be checked: {why}")
+
+
+def _pdf_destination(outcome: FetchOutcome, body: bytes, fragment: str) -> Judgement | None:
+    """`report.pdf#name` opens at the PDF's named destination `name`, when it has one."""
+    names = None if outcome.body_truncated else evidence.pdf_destinations(body)
+    if names is None:
+        why = ("the PDF was cut at the size cap" if outcome.body_truncated
+               else "the PDF could not be opened (damaged, or encrypted with a password)")
+        return Judgement(Verdict.ERROR, Reason.UNREADABLE, f"#{fragment} could not be checked: {why}")
+    if fragment in names or unquote(fragment) in names:
+        return None
+    return Judgement(Verdict.BROKEN, Reason.FRAGMENT_MISSING, f"the PDF has no named destination {fragment!r}")
 
 
 def classify(target: Target, outcome: FetchOutcome, comparison: Comparison | None = None) -> Judgement:

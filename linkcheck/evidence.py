@@ -1,6 +1,7 @@
 """Pure readings of a fetched page: is it a disguised 404, a bot wall, does it hold the fragment."""
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -11,7 +12,7 @@ from lxml.html import HtmlElement
 from .encoding import charset_param, decode_html
 from .extract.html import parse_html
 
-__all__ = ["Page", "bot_wall", "fragment_checkable", "fragment_present", "is_html", "parse_page",
+__all__ = ["Page", "bot_wall", "fragment_checkable", "fragment_present", "is_html", "parse_page", "pdf_destinations",
            "redirected_to_root", "sign_in_wall", "soft_404_phrase"]
 
 # Said in a title or top heading, these mean the server answered 200 for a page that is gone.
@@ -205,3 +206,17 @@ _PREFIXES = ("", "user-content-")
 def fragment_present(page: Page, fragment: str) -> bool:
     names = {fragment, unquote(fragment)}
     return any(prefix + name in page.anchors for prefix in _PREFIXES for name in names)
+
+
+def pdf_destinations(body: bytes) -> frozenset[str] | None:
+    """A PDF's named destinations, which `report.pdf#name` opens at in a browser's viewer;
+    None when the file cannot be opened (damaged, or encrypted with a password)."""
+    try:
+        from pypdf import PdfReader  # on the first PDF fragment: most runs never see one
+
+        reader = PdfReader(io.BytesIO(body))
+        if reader.is_encrypted and not reader.decrypt(""):
+            return None
+        return frozenset(str(name).lstrip("/") for name in reader.named_destinations)
+    except Exception:  # pypdf signals bad input with many exception types
+        return None

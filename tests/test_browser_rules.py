@@ -2,6 +2,7 @@
 exclusions on every hop, HEAD trouble answered by GET, root-relative links, unusable hosts, 999."""
 from __future__ import annotations
 
+import io
 import socket
 from pathlib import Path
 
@@ -225,3 +226,38 @@ async def test_status_999_is_a_bot_wall(peers: tuple[Peers, str], tmp_path: Path
         base + "/in/someone"]
     assert verdict(result) == ("blocked", "bot_blocked") and result.http_status == 999
     assert "999" in result.detail and served.methods("/in/someone") == ["GET"]  # not retried
+
+
+def _pdf(destinations: tuple[str, ...] = (), password: str | None = None) -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(3):
+        writer.add_blank_page(width=200, height=200)
+    for i, name in enumerate(destinations):
+        writer.add_named_destination(name, i)
+    if password:
+        writer.encrypt(password)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+async def test_pdf_fragment_names_a_destination(peers: tuple[Peers, str], tmp_path: Path) -> None:
+    served, base = peers
+    report = _pdf(("intro", "methods"))
+    served.route("/report.pdf", answer(lambda: typed(report, "application/pdf")))
+    served.route("/untyped.pdf", answer(lambda: untyped(report)))
+    served.route("/locked.pdf", answer(lambda: typed(_pdf(("intro",), password="s3cret"), "application/pdf")))
+    served.route("/damaged.pdf", answer(lambda: typed(b"%PDF-1.4\n% no body, no trailer\n", "application/pdf")))
+    urls = ["/report.pdf#intro", "/report.pdf#appendix", "/untyped.pdf#methods", "/locked.pdf#intro",
+            "/damaged.pdf#intro", "/report.pdf"]
+    results = await check(tmp_path, [base + u for u in urls])
+    assert {u: verdict(results[base + u]) for u in urls} == {
+        "/report.pdf#intro": ("ok", "ok"), "/report.pdf#appendix": ("broken", "fragment_missing"),
+        "/untyped.pdf#methods": ("ok", "ok"), "/locked.pdf#intro": ("error", "unreadable"),
+        "/damaged.pdf#intro": ("error", "unreadable"), "/report.pdf": ("ok", "ok")}
+    assert "encrypted" in results[base + "/locked.pdf#intro"].detail
+    cut = await check(tmp_path, [base + "/report.pdf#intro"], settings=FAST.replace(max_body_bytes=200))
+    assert [verdict(r) for r in cut.values()] == [("error", "unreadable")]
+    assert "size cap" in cut[base + "/report.pdf#intro"].detail
