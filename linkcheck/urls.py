@@ -80,6 +80,8 @@ def normalise(url: str) -> str:
     if scheme not in _DEFAULT_PORTS or not parts.netloc:
         return url
     host = _host(parts)
+    if not host:
+        return url  # `http://:/x` names no host: kept as written, so normalising twice changes nothing
     netloc = host
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{host}:{port}"
