@@ -662,3 +662,25 @@ async def test_retry_after_is_waited_for(peers: tuple[Peers, str], tmp_path: Pat
     result = (await check(tmp_path, [base + "/"], settings=FAST.replace(retries=1), clock=clock))[base + "/"]
     assert verdict(result) == ("ok", "ok") and served.methods("/") == ["GET", "GET"]
     assert clock.sleeps == [2.0]
+
+
+# Mirrors lychee test_text_fragments (cli.rs)
+async def test_text_fragments_found_and_not_found(peers: tuple[Peers, str], tmp_path: Path) -> None:
+    served, base = peers
+    page = ("<html><head><meta charset='utf-8'><title>Annual review</title>"
+            "<style>.highlight { note-style: 'fees-waived'; }</style>"
+            "<script>var label = 'hidden-total';</script></head><body>"
+            "<p>Spending on primary schools rose by twelve percent. Enrolment stayed flat.</p>"
+            "<p>Teacher numbers fell in three regions.</p>"
+            "<p>x\n   y\n  zz</p>"
+            "<data-card data-caption='caption-only' class='highlight'></data-card></body></html>")
+    served.route("/review.html", answer(lambda: typed(page, "text/html; charset=utf-8")))
+    found = ["#:~:text=Enrolment", "#:~:text=rose%20by%20twelve%20percent",
+             "#:~:text=stayed%20flat.,Teacher%20numbers",  # start and end in two paragraphs
+             "#:~:text=primary%20schools-,rose%20by,-twelve", "#:~:text=x-,y%20zz"]
+    gone = ["#:~:text=fifty%20million", "#:~:text=fees-waived", "#:~:text=hidden-total",
+            "#:~:text=caption-only"]  # absent, or only in a style, a script or an attribute
+    results = await check(tmp_path, [base + "/review.html" + f for f in found + gone])
+    assert {f: verdict(results[base + "/review.html" + f]) for f in found + gone} == {
+        **{f: ("ok", "ok") for f in found}, **{f: ("changed", "quote_missing") for f in gone}}
+    assert served.methods("/review.html") == ["GET"]
