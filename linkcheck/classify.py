@@ -52,6 +52,7 @@ _ERRORS: dict[ErrorKind, tuple[Verdict, Reason, str]] = {
     ErrorKind.CONNECTION_RESET: (Verdict.ERROR, Reason.CONNECTION, "the server dropped the connection"),
     ErrorKind.CONNECTION: (Verdict.ERROR, Reason.CONNECTION, "the server could not be reached"),
     ErrorKind.TIMEOUT: (Verdict.ERROR, Reason.TIMEOUT, "no answer in time"),
+    ErrorKind.HOST_DOWN: (Verdict.ERROR, Reason.CONNECTION, "host not answering"),
     ErrorKind.TLS: (Verdict.ERROR, Reason.TLS, "the server's TLS certificate could not be verified"),
     ErrorKind.PRIVATE_ADDRESS: (Verdict.SKIPPED, Reason.PRIVATE_ADDRESS,
                                 "leads to a non-public address; not fetched (use --allow-private to check it)"),

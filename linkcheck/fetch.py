@@ -11,10 +11,10 @@ import random
 import socket
 import ssl
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from http.cookies import BaseCookie
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -25,6 +25,7 @@ from yarl import URL
 from . import __version__
 from .config import Settings
 from .evidence import is_html
+from .hosts import HostDown, HostScheduler, host_key
 from .mime import effective_type, needs_sniff
 from .model import ErrorKind, FetchOutcome, Hop
 from .policy import AddressPolicy, Gate, ip_is_public
@@ -119,9 +120,36 @@ def _ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+class _Chain:
+    """The cookies of one redirect chain. Sites that set a cookie on a redirect expect it back;
+    no other URL sees it, so a verdict never depends on which URL went first. Made on the
+    first Set-Cookie: most chains set none."""
+
+    __slots__ = ("jar",)
+
+    def __init__(self) -> None:
+        self.jar: aiohttp.CookieJar | None = None
+
+    def __len__(self) -> int:
+        return len(self.jar) if self.jar is not None else 0
+
+    def cookies_for(self, url: URL) -> BaseCookie[str] | None:
+        return self.jar.filter_cookies(url) if self.jar is not None and len(self.jar) else None
+
+    def keep(self, resp: aiohttp.ClientResponse) -> None:
+        if "Set-Cookie" in resp.headers:
+            if self.jar is None:
+                self.jar = aiohttp.CookieJar(unsafe=True)
+            self.jar.update_cookies(resp.cookies, resp.url)
+
+
+_UNANSWERED = frozenset({ErrorKind.TIMEOUT, ErrorKind.CONNECTION_REFUSED})
+
+
 class Fetcher:
-    """Fetches URLs politely: a global and a per-host limit, retries with backoff, every
-    redirect hop recorded and re-checked against the address policy."""
+    """Fetches URLs politely: a global limit and one scheduler per host name (a limit across its
+    ports and schemes, a pause after Retry-After, no more tries once it stops answering),
+    retries with backoff, every redirect hop recorded and re-checked against the address policy."""
 
     def __init__(self, settings: Settings, *, resolver: AbstractResolver | None = None,
                  clock: Clock | None = None, rng: random.Random | None = None,
@@ -132,7 +160,7 @@ class Fetcher:
         self.rng = rng or random.Random()
         self.gate = Gate.from_settings(settings.exclude, settings.allow_private, is_public)
         self._global = asyncio.Semaphore(settings.concurrency)
-        self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(settings.per_host))
+        self._hosts = HostScheduler(settings.per_host, self.clock, pause_cap=settings.retry_after_cap)
         self._session: aiohttp.ClientSession | None = None
         self._tls: ssl.SSLContext | None = None  # built on the first https URL: it costs a read of the trust store
         self.responses = 0  # HTTP answers received: proof that our own network works
@@ -142,10 +170,9 @@ class Fetcher:
                                          ttl_dns_cache=300)
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout, sock_connect=self.settings.timeout,
                                         sock_read=self.settings.timeout)
-        # One jar for the run: sites that set a cookie on a redirect expect it back.
-        jar = aiohttp.CookieJar(unsafe=True)
+        # No jar for the run: each redirect chain keeps its own cookies (_Chain).
         self._session = aiohttp.ClientSession(
-            connector=connector, timeout=timeout, cookie_jar=jar, auto_decompress=True,
+            connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=True,
             headers={"User-Agent": self.settings.user_agent or USER_AGENT,
                      "Accept": "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.8",
                      "Accept-Encoding": _ACCEPT_ENCODING},
@@ -169,6 +196,8 @@ class Fetcher:
         while True:
             outcome = await self._attempt(url, need_body, peek)
             delay = retry_delay(outcome, attempt, self.settings.retries, self.settings.retry_after_cap, self.rng)
+            if delay is not None and outcome.error in _UNANSWERED:
+                delay = None if self._hosts.is_down(host_key(urlsplit(url).hostname)) else delay
             if delay is None:
                 return replace(outcome, attempts=attempt + 1)
             attempt += 1
@@ -190,6 +219,7 @@ class Fetcher:
         # URL -> cookies held when we asked for it: coming back with new cookies is how
         # cookie-setting redirects work; coming back with none new is a loop.
         visited: dict[str, int] = {}
+        chain = _Chain()
         current = url
         for _ in range(self.settings.max_redirects + 1):
             parts = urlsplit(current)
@@ -205,12 +235,17 @@ class Fetcher:
             if refusal is not None:
                 return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.PRIVATE_ADDRESS,
                                     error_detail=refusal[2], final_url=current)
-            assert self._session is not None
-            visited[current] = len(self._session.cookie_jar)
+            host = host_key(parts.hostname)
+            visited[current] = len(chain)
             try:
-                answer = await self._send(method, current, need_body, peek)
+                answer = await self._send(method, current, need_body, peek, chain)
+            except HostDown as exc:
+                return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.HOST_DOWN, error_detail=str(exc),
+                                    final_url=current)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a value
                 kind, detail = map_exception(exc)
+                if kind in _UNANSWERED:
+                    self._hosts.unanswered(host)
                 return FetchOutcome(url, hops=tuple(hops), error=kind, error_detail=detail, final_url=current)
             location = answer.header("Location")
             if answer.status in _REDIRECTS and location:
@@ -219,7 +254,7 @@ class Fetcher:
                     current = split_fragment(normalise(urljoin(current, location.strip())))[0]
                 except ValueError:
                     return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.INVALID_URL, error_detail=location)
-                if current in visited and visited[current] == len(self._session.cookie_jar):
+                if current in visited and visited[current] == len(chain):
                     return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.REDIRECT_LOOP,
                                         error_detail=f"back to {current}", final_url=current)
                 continue
@@ -245,16 +280,22 @@ class Fetcher:
 
     @asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
-        async with self._hosts[host], self._global:
+        async with self._hosts.slot(host), self._global:
             yield
 
-    async def _send(self, method: str, url: str, need_body: bool, peek: bool = True) -> _Answer:
+    async def _send(self, method: str, url: str, need_body: bool, peek: bool = True,
+                    chain: _Chain | None = None) -> _Answer:
         assert self._session is not None
         parts = urlsplit(url)
-        async with self._slot(parts.netloc.lower()):
-            async with self._session.request(method, URL(url, encoded=True), allow_redirects=False,
+        target = URL(url, encoded=True)
+        chain = chain if chain is not None else _Chain()
+        host = host_key(parts.hostname)
+        async with self._slot(host):
+            async with self._session.request(method, target, allow_redirects=False, cookies=chain.cookies_for(target),
                                              ssl=self._tls_for(parts.scheme)) as resp:
                 self.responses += 1
+                self._answered(host, resp)
+                chain.keep(resp)
                 content_type = resp.headers.get("Content-Type", "")
                 headers = tuple((k, v) for k, v in resp.headers.items())
                 body: bytes | None = None
@@ -269,6 +310,14 @@ class Fetcher:
                 sent = tuple((k, v) for k, v in resp.request_info.headers.items())
                 return _Answer(resp.status, headers, content_type, body, truncated, method, sent,
                                resp.reason or "", version, utc_now())
+
+    def _answered(self, host: str, resp: aiohttp.ClientResponse) -> None:
+        """The host is there; if it asked us to wait, the pause begins before its slot is let go."""
+        self._hosts.answered(host)
+        if resp.status in (429, 503):
+            retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            if retry_after is not None:
+                self._hosts.pause(host, retry_after)
 
     def _tls_for(self, scheme: str) -> ssl.SSLContext | bool:
         if scheme.lower() != "https":

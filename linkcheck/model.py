@@ -96,6 +96,7 @@ class ErrorKind(StrEnum):
     INVALID_URL = "invalid_url"            # a Location header we cannot follow
     UNSUPPORTED_SCHEME = "unsupported_scheme"
     EXCLUDED = "excluded"                  # a redirect leads to a URL the settings exclude
+    HOST_DOWN = "host_down"                # not tried: the host stopped answering earlier in the run
 
 
 @dataclass(frozen=True, slots=True)

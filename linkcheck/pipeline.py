@@ -43,7 +43,7 @@ __all__ = ["extract_documents", "run_check"]
 
 # Failures that an unplugged cable also produces; any real answer rules them out.
 _NETWORK_DOWN = frozenset({ErrorKind.DNS_NOT_FOUND, ErrorKind.DNS_FAILURE, ErrorKind.CONNECTION,
-                           ErrorKind.TIMEOUT})
+                           ErrorKind.TIMEOUT, ErrorKind.HOST_DOWN})
 _DNS = frozenset({ErrorKind.DNS_NOT_FOUND, ErrorKind.DNS_FAILURE})
 
 Progress = Callable[[int, int], None]
