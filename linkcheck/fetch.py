@@ -78,6 +78,7 @@ class _Answer:
     reason: str = ""
     http_version: str = "1.1"
     at: str = ""
+    retry_after: float | None = None  # parsed once: the host's pause and the retry wait agree
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -262,7 +263,7 @@ class Fetcher:
                 url, status=answer.status, final_url=current, hops=tuple(hops),
                 content_type=answer.content_type, headers=answer.headers, body=answer.body,
                 body_truncated=answer.truncated, method=answer.method,
-                retry_after=parse_retry_after(answer.header("Retry-After")),
+                retry_after=answer.retry_after,
                 request_headers=answer.request_headers, reason_phrase=answer.reason,
                 http_version=answer.http_version, fetched_at=answer.at)
         return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.TOO_MANY_REDIRECTS,
@@ -294,7 +295,7 @@ class Fetcher:
             async with self._session.request(method, target, allow_redirects=False, cookies=chain.cookies_for(target),
                                              ssl=self._tls_for(parts.scheme)) as resp:
                 self.responses += 1
-                self._answered(host, resp)
+                retry_after = self._answered(host, resp)
                 chain.keep(resp)
                 content_type = resp.headers.get("Content-Type", "")
                 headers = tuple((k, v) for k, v in resp.headers.items())
@@ -309,15 +310,16 @@ class Fetcher:
                 version = f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1"
                 sent = tuple((k, v) for k, v in resp.request_info.headers.items())
                 return _Answer(resp.status, headers, content_type, body, truncated, method, sent,
-                               resp.reason or "", version, utc_now())
+                               resp.reason or "", version, utc_now(), retry_after)
 
-    def _answered(self, host: str, resp: aiohttp.ClientResponse) -> None:
-        """The host is there; if it asked us to wait, the pause begins before its slot is let go."""
+    def _answered(self, host: str, resp: aiohttp.ClientResponse) -> float | None:
+        """The host is there; if it asked us to wait, the pause begins before its slot is let go.
+        Returns the Retry-After in seconds, if any."""
         self._hosts.answered(host)
-        if resp.status in (429, 503):
-            retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-            if retry_after is not None:
-                self._hosts.pause(host, retry_after)
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+        if retry_after is not None and resp.status in (429, 503):
+            self._hosts.pause(host, retry_after)
+        return retry_after
 
     def _tls_for(self, scheme: str) -> ssl.SSLContext | bool:
         if scheme.lower() != "https":
