@@ -5,12 +5,12 @@
 set -euo pipefail
 cd "$GITHUB_WORKSPACE"
 
-flag() {  # the value of a true/false input, refusing anything else
-  case "$2" in
-    true | false) printf '%s' "$2" ;;
-    *) echo "::error::input $1 must be true or false, not '$2'" >&2; exit 2 ;;
+for pair in "pre-publication=${INPUT_PRE_PUBLICATION:-false}" "archive=${INPUT_ARCHIVE:-true}"; do
+  case "${pair#*=}" in
+    true | false) ;;
+    *) echo "::error::input ${pair%%=*} must be true or false, not '${pair#*=}'"; exit 2 ;;
   esac
-}
+done
 
 [[ "$REPORT_DIR" == /* ]] || REPORT_DIR="$PWD/$REPORT_DIR"  # absolute in the outputs
 args=(check --state-dir "$STATE_DIR" --report-dir "$REPORT_DIR")
@@ -19,8 +19,8 @@ for format in ${INPUT_FORMATS//,/ }; do
   args+=(--format "$format")
 done
 [[ -n "${INPUT_FAIL_ON:-}" ]] && args+=(--fail-on "$INPUT_FAIL_ON")
-[[ "$(flag pre-publication "${INPUT_PRE_PUBLICATION:-false}")" == true ]] && args+=(--pre-publication)
-[[ "$(flag archive "${INPUT_ARCHIVE:-true}")" == false ]] && args+=(--no-archive)
+[[ "${INPUT_PRE_PUBLICATION:-false}" == true ]] && args+=(--pre-publication)
+[[ "${INPUT_ARCHIVE:-true}" == false ]] && args+=(--no-archive)
 [[ "${EXPECT_HISTORY:-false}" == true ]] && args+=(--expect-history)
 # Documents separated by spaces or newlines; none: the references file's documents.
 read -r -d '' -a paths <<< "${INPUT_PATHS:-}" || true

@@ -472,3 +472,21 @@ def test_install_step_installs_from_the_action_path(tmp_path: Path) -> None:
         f"{venv}/bin/python -m pip install --quiet --disable-pip-version-check {action}",
     ]
     assert run.outputs["install"] == {"python": f"{venv}/bin/python"}
+
+
+@pytest.mark.parametrize(("inputs", "step", "message"), [
+    ({"archive": "no"}, "check", "::error::input archive must be true or false, not 'no'"),
+    ({"state": "cache"}, "restore", "::error::state must be branch, artifact or none, not 'cache'"),
+    ({"send-digest": "yes"}, "digest", "::error::input send-digest must be auto, true or false, not 'yes'"),
+])
+def test_a_wrong_input_fails_its_step_with_one_line(
+        tmp_path: Path, pages: Web, inputs: dict[str, str], step: str, message: str) -> None:
+    repo = Submission(tmp_path, pages, _free_port(), tmp_path / "no-ca.pem")
+    run = repo.runner(inputs).run()
+    assert run.failed and run.outcomes[step] == "failure"
+    assert message in run.log
+    saved = "refs/heads/linkcheck-state" in repo.state_branch("show-ref")
+    if step == "digest":  # the check ran: its state is kept all the same
+        assert run.outcomes["save"] == "success" and saved
+    else:
+        assert run.outcomes["save"] == "skipped" and not saved
