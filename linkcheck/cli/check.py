@@ -43,6 +43,8 @@ _FORMATS = tuple(FORMATS)
 @click.option("--pre-publication", is_flag=True,
               help="The strict gate before publishing: broken, changed, placeholder and redirected all fail; "
                    "a reference without a quote is warned about.")
+@click.option("--allow-empty", is_flag=True,
+              help="Under --pre-publication, let a document with no citation at all pass (it is still warned about).")
 @click.option("--save-archive", is_flag=True,
               help="Ask the Wayback Machine to capture the evidence that is ok now (politely; an access key "
                    "from LINKCHECK_WAYBACK_ACCESS_KEY / LINKCHECK_WAYBACK_SECRET if set).")
@@ -54,8 +56,8 @@ _FORMATS = tuple(FORMATS)
 def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, state_dir: Path | None,
           formats: tuple[str, ...], concurrency: int | None, per_host: int | None, timeout: float | None,
           retries: int | None, allow_private: bool | None, no_archive: bool, cache_ttl: float | None,
-          fail_on: frozenset[Verdict] | None, pre_publication: bool, save_archive: bool, expect_history: bool,
-          quiet: bool) -> None:
+          fail_on: frozenset[Verdict] | None, pre_publication: bool, allow_empty: bool, save_archive: bool,
+          expect_history: bool, quiet: bool) -> None:
     """Check the documents (default: those listed in the references file)."""
     chosen = split(formats)
     unknown = [f for f in chosen if f not in _FORMATS]
@@ -86,11 +88,23 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
         for ref in unquoted_references(config):
             click.echo(f"warning: {config.path}:{ref.line}: reference {ref.id} has no quote: only its "
                        "reachability is checked, not what it says", err=True)
+    empty = uncited_documents(report)
+    refused = pre_publication and not allow_empty
+    if not quiet:
+        for document in empty:
+            click.echo(f"warning: {document}: no citation found in this document"
+                       + ("; the pre-publication gate fails (--allow-empty lets it pass)" if refused else ""), err=True)
     step = None if quiet else fill_placeholders(report, references, state_dir)
     if step:
         click.echo(step)
     failing = report.failing(failing_verdicts)
-    sys.exit(1 if failing else 0)
+    sys.exit(1 if failing or (refused and empty) else 0)
+
+
+def uncited_documents(report: RunReport) -> list[str]:
+    """The documents checked that cite nothing at all: the wrong file, or one read wrongly."""
+    cited = {c.document for r in report.results for c in r.citations}
+    return [d for d in report.documents if d not in cited]
 
 
 def fill_placeholders(report: RunReport, references: Path | None, state_dir: Path | None) -> str | None:

@@ -6,9 +6,9 @@ import os
 import pathlib
 from collections.abc import Callable
 
-from linkcheck.encoding import decode_text
 from linkcheck.errors import InputError
 from linkcheck.extract.bounds import check_size
+from linkcheck.extract.reading import html_bytes, text_of
 from linkcheck.model import Citation
 
 __all__ = ["SUPPORTED_SUFFIXES", "extract_file", "find_documents"]
@@ -35,7 +35,9 @@ def _extractor(suffix: str) -> Callable[[bytes, str], list[Citation]] | None:
     module, name, takes_text = entry
     function = getattr(importlib.import_module(f"linkcheck.extract.{module}"), name)
     if takes_text:
-        return lambda data, document: function(decode_text(data), document)
+        return lambda data, document: function(text_of(data, document), document)
+    if module == "html":
+        return lambda data, document: function(html_bytes(data, document), document)
     return function  # type: ignore[no-any-return]
 
 
