@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
@@ -9,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .archive import scan, warc_name
+from .files import write_atomic
 from .history import History
 
-__all__ = ["Dropped", "PrunePlan", "apply_plan", "plan_prune"]
+__all__ = ["Dropped", "PrunePlan", "apply_plan", "plan_prune", "repoint_report"]
 
 _CAPTURES = ("response", "revisit")
 
@@ -205,3 +207,24 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def repoint_report(path: Path, plan: PrunePlan) -> None:
+    """Point a kept report (the state dir's last-report.json) at its records' new offsets; a
+    snapshot whose record is gone becomes null. Written atomically, one result per line as before."""
+    if not plan.files or not path.is_file():
+        return
+    data = json.loads(path.read_text(encoding="utf-8"))
+    moves = {f.name: f.moves() for f in plan.files}
+    for result in data.get("results", ()):
+        snapshot = result.get("snapshot")
+        if not snapshot or snapshot.get("offset") is None or os.path.basename(snapshot["warc"]) not in moves:
+            continue
+        offset = moves[os.path.basename(snapshot["warc"])].get(snapshot["offset"])
+        if offset is None:
+            result["snapshot"] = None
+        else:
+            snapshot["offset"] = offset
+    results = data.pop("results", [])
+    lines = ",\n".join(json.dumps(r, ensure_ascii=False) for r in results)
+    write_atomic(path, json.dumps(data, ensure_ascii=False)[:-1] + f', "results": [\n{lines}\n]}}\n')

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -21,7 +22,7 @@ from linkcheck.config import Config, Settings
 from linkcheck.history import History, SnapshotRow
 from linkcheck.model import Reference, RunReport
 from linkcheck.pipeline import run_check
-from linkcheck.store import archive_dir, history_path
+from linkcheck.store import archive_dir, history_path, last_report_path
 from tests.server import article, html
 from tests.test_archive import REPLAY_BIN, _free_port, _get, run_warcio_check
 
@@ -161,6 +162,12 @@ async def test_prune_keeps_baselines_last_good_and_revisit_originals(site: tuple
         assert (stored.url, stored.date) == (row.target_uri, row.time)
     for name in {r.warc for r in rows}:
         assert run_warcio_check(folder / name).returncode == 0
+
+    # The last run's kept report points at the moved record too (`linkcheck report` renders it).
+    kept = json.loads(last_report_path(state).read_text(encoding="utf-8"))
+    shown = next(r["snapshot"] for r in kept["results"] if r["reference_id"] == "dying")
+    assert shown["sha256"] == by[("dying", 2)].sha256
+    assert sha256_hex(read_capture(folder, os.path.basename(shown["warc"]), shown["offset"]).body) == shown["sha256"]
 
     # And the next run goes on from the pruned state: the broken source shows its last good capture.
     run, base = site

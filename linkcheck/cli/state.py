@@ -9,7 +9,7 @@ import click
 from .. import content
 from ..archive import export, read_capture
 from ..errors import LinkcheckError
-from ..store import archive_dir
+from ..store import archive_dir, last_report_path
 from ..times import format_time, parse_time, utc_now
 from ..urls import normalise
 from . import main
@@ -92,7 +92,7 @@ def archive_prune(keep_runs: int | None, older_than: float | None, dry_run: bool
     original of a revisit that stays. The WARC files are rewritten atomically."""
     if keep_runs is None and older_than is None:
         raise click.UsageError("give --keep-runs N, --older-than DURATION, or both")
-    from ..prune import apply_plan, plan_prune
+    from ..prune import apply_plan, plan_prune, repoint_report
 
     cutoff = format_time(parse_time(utc_now()) - timedelta(seconds=older_than)) if older_than is not None else None
     state, history = open_history(references, state_dir)
@@ -100,6 +100,7 @@ def archive_prune(keep_runs: int | None, older_than: float | None, dry_run: bool
         plan = plan_prune(history, archive_dir(state), keep_runs=keep_runs, older_than=cutoff)
         if not dry_run:
             apply_plan(history, archive_dir(state), plan)
+            repoint_report(last_report_path(state), plan)
     verb = "would drop" if dry_run else "dropped"
     for item in plan.dropped:
         click.echo(f"{verb}  {item.time}  {item.url}  {item.warc}@{item.offset}")
