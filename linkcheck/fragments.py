@@ -56,12 +56,14 @@ def _directive(value: str) -> TextDirective | None:
     return TextDirective(start=start.strip(), end=end.strip(), prefix=prefix.strip(), suffix=suffix.strip())
 
 
-@functools.lru_cache(maxsize=1024)
 def parse(fragment: str, url: str = "") -> Fragment:
     """What `#fragment` of `url` asks for. The fragment directive (`:~:`) is never part of the
     element id: `#intro:~:text=x` asks for the element `intro` and the text `x`."""
-    if not fragment:
-        return _NONE
+    return _parse(fragment, url) if fragment else _NONE
+
+
+@functools.lru_cache(maxsize=1024)  # asked by the comparison and by classify about the same link
+def _parse(fragment: str, url: str) -> Fragment:
     element, _, directive = fragment.partition(":~:")
     texts = tuple(d for item in directive.split("&") if item.startswith("text=")
                   if (d := _directive(item[5:])) is not None) if directive else ()
