@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from linkcheck.dates import as_date
 from linkcheck.errors import ConfigError
 from linkcheck.model import Reference, Verdict
 
@@ -83,6 +84,12 @@ class Config:
     documents: tuple[Path, ...] = ()
     settings: Settings = Settings()
     references: tuple[Reference, ...] = ()
+    # The submission's date (ISO): when its sources were read, for references without `accessed`.
+    published: str | None = None
+
+    def cited_on(self, reference: Reference) -> str | None:
+        """The date a reference's evidence is judged from: its own `accessed`, else `published`."""
+        return reference.accessed or self.published
 
 
 # Before publishing, a moved link is a fix to make now, not a curiosity: the strict gate.
@@ -113,7 +120,8 @@ class _Doc:
         raise ConfigError(self.path, message, node.start_mark.line + 1)
 
     def is_null(self, node: Node) -> bool:
-        return isinstance(node, ScalarNode) and self.value(node) is None
+        # By the resolved tag, not the value: building a value can fail (a date like 2020-13-45).
+        return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
     def describe(self, node: Node) -> str:
         """What the user wrote, in their terms: 'lots', the boolean true, a list."""
@@ -202,6 +210,18 @@ def _status(doc: _Doc, node: Node, name: str) -> int:
     return int(value)
 
 
+def _date(doc: _Doc, node: Node, name: str) -> str:
+    if not isinstance(node, ScalarNode):
+        doc.fail(node, f"{name}: expected a date such as 2020-10-12 or 12 October 2020, got {doc.describe(node)}")
+    try:
+        day = as_date(doc.value(node))
+    except ValueError:  # YAML reads 2020-13-45 as a date, and cannot build it
+        day = None
+    if day is None:
+        doc.fail(node, f"{name}: expected a date such as 2020-10-12 or 12 October 2020, got {node.value!r}")
+    return day
+
+
 def _mapping(doc: _Doc, node: Node, name: str) -> dict[str, Any]:
     if not isinstance(node, MappingNode):
         doc.fail(node, f"{name}: expected a mapping, got {doc.describe(node)}")
@@ -274,6 +294,7 @@ _REFERENCE: dict[str, _Check] = {
     "cited_as": _text,
     "quote": _text,
     "accept": _list_of(_status),
+    "accessed": _date,
 }
 
 
@@ -301,6 +322,7 @@ def _references(doc: _Doc, node: Node, name: str) -> tuple[Reference, ...]:
 
 _TOP: dict[str, _Check] = {
     "version": _version,
+    "published": _date,
     "documents": _list_of(_text),
     "settings": _settings,
     "references": _references,
@@ -339,4 +361,5 @@ def load_config(path: Path) -> Config:
         documents=tuple(base / d for d in values.get("documents", ())),
         settings=values.get("settings", Settings()),
         references=values.get("references", ()),
+        published=values.get("published"),
     )

@@ -112,6 +112,8 @@ class Citation:
     url: str
     page: int | None = None
     kind: str = ""
+    # The date the document says its author read the source ("accessed 12 October 2020"), ISO.
+    accessed: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -124,12 +126,14 @@ class Citation:
         if self.kind:
             out["embedded"] = True
             out["kind"] = self.kind
+        if self.accessed is not None:
+            out["accessed"] = self.accessed
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any], url: str) -> Citation:
         return cls(data["document"], data.get("line"), data.get("text", ""), url, data.get("page"),
-                   data.get("kind", ""))
+                   data.get("kind", ""), data.get("accessed"))
 
     @property
     def location(self) -> str:
@@ -157,6 +161,8 @@ class Reference:
     quote: str | None = None
     accept: tuple[int, ...] = ()
     line: int | None = None
+    # When the author read it (ISO date): the date its evidence is judged from.
+    accessed: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

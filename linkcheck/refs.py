@@ -9,6 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -55,6 +56,7 @@ class NewReference:
     id: str
     url: str | None
     cited_as: str | None = None
+    accessed: str | None = None  # ISO date the citing document gives ("accessed 12 October 2020")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,11 @@ def _label(citations: Sequence[Citation], url: str | None) -> str | None:
     return None
 
 
+def _accessed(citations: Sequence[Citation]) -> str | None:
+    """The access date the first citation stating one gives."""
+    return next((c.accessed for c in citations if c.accessed), None)
+
+
 def plan_sync(register_text: str, citations: Sequence[Citation], *, placeholders: bool = False) -> SyncPlan:
     """Compare the register with the citations; with `placeholders`, unmatched placeholder anchor
     texts become entries without a URL too (as `init` wants). Pure: reads and writes nothing."""
@@ -156,10 +163,10 @@ def plan_sync(register_text: str, citations: Sequence[Citation], *, placeholders
     added: list[NewReference] = []
     for (kind, value), cits in groups.items():
         if kind == "url" and value in labels:
-            added.append(NewReference(_unique(_url_slug(value), taken), value, labels[value]))
+            added.append(NewReference(_unique(_url_slug(value), taken), value, labels[value], _accessed(cits)))
         elif kind == "text" and placeholders and value not in named:
             text = _label(cits, None)
-            added.append(NewReference(_unique(_slug(text or ""), taken), None, text))
+            added.append(NewReference(_unique(_slug(text or ""), taken), None, text, _accessed(cits)))
 
     uncited: list[str] = []
     for ref in registered:
@@ -226,6 +233,8 @@ def _entry(new: NewReference, titles: Mapping[str, str]) -> CommentedMap:
             entry["title"] = DoubleQuotedScalarString(titles[new.url])
     if new.cited_as:
         entry["cited_as"] = DoubleQuotedScalarString(new.cited_as)
+    if new.accessed:
+        entry["accessed"] = date.fromisoformat(new.accessed)  # written plain: 2020-10-12
     return entry
 
 

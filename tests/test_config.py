@@ -107,7 +107,7 @@ BAD = [
     pytest.param("version: 1\nrefs: []\n", 2, "unknown key 'refs' at top level (known: version,", id="top-key"),
     pytest.param("- a\n- b\n", 1, "top level: expected a mapping, got a list", id="top-not-mapping"),
     pytest.param("version: 1\nreferences:\n  - id: a\n  - id: b\n  - id: c\n  - id: d\n    quotee: x\n", 7,
-                 "unknown key 'quotee' in references[3] (known: id, url, title, cited_as, quote, accept)",
+                 "unknown key 'quotee' in references[3] (known: id, url, title, cited_as, quote, accept, accessed)",
                  id="reference-key"),
     pytest.param("settings:\n  colour: red\n", 2, "unknown key 'colour' in settings", id="settings-key"),
     pytest.param("settings:\n  timeout: 1\n  timeout: 2\n", 3, "duplicate key 'timeout' in settings (first at line 2)",

@@ -6,8 +6,10 @@ import os
 import pathlib
 from collections.abc import Callable
 
+from linkcheck.encoding import decode_html
 from linkcheck.errors import InputError
 from linkcheck.extract.bounds import check_size
+from linkcheck.extract.context import annotate
 from linkcheck.extract.reading import html_bytes, text_of
 from linkcheck.model import Citation
 
@@ -42,6 +44,8 @@ def _extractor(suffix: str) -> Callable[[bytes, str], list[Citation]] | None:
 
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_EXTRACTORS)
+# Formats whose citations have source lines: the words around them can be read there.
+_LINED = frozenset({".md", ".markdown", ".html", ".htm", ".txt", ".text"})
 
 
 def _reason(error: OSError) -> str:
@@ -71,13 +75,17 @@ def extract_file(path: pathlib.Path, document: str | None = None) -> list[Citati
         raise InputError(str(path), f"cannot read: {_reason(exc)}") from None
     name = str(path) if document is None else document
     try:
-        return extractor(data, name)
+        citations = extractor(data, name)
     except InputError as exc:
         if exc.path == str(path):
             raise
         # The extractor named the display name; the person fixing it needs the path.
         detail = str(exc).removeprefix(f"{exc.path}: ")
         raise InputError(str(path), detail) from None
+    if not citations or suffix not in _LINED:
+        return citations
+    text = decode_html(html_bytes(data, name)) if suffix in (".html", ".htm") else text_of(data, name)
+    return annotate(citations, text)
 
 
 def find_documents(paths: list[pathlib.Path]) -> list[pathlib.Path]:
