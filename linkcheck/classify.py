@@ -8,7 +8,10 @@ from urllib.parse import unquote
 from . import evidence, fragments
 from .model import ErrorKind, FetchOutcome, Reason, Target, Verdict
 
-__all__ = ["PERMANENT", "TEMPORARY", "Comparison", "Judgement", "classify", "placeholder"]
+# What to do about a missing quote: it lives in the register, so accepting a snapshot cannot help.
+QUOTE_ADVICE = "update the `quote:` in references.yaml to what the source says now, or restore the cited text"
+
+__all__ = ["PERMANENT", "QUOTE_ADVICE", "TEMPORARY", "Comparison", "Judgement", "classify", "placeholder"]
 
 PERMANENT = frozenset({301, 308})
 TEMPORARY = frozenset({302, 303, 307})
@@ -41,6 +44,7 @@ class Comparison:
     texts_missing: tuple[str, ...] = ()  # text fragments (`#:~:text=`) not on the page
     pdf_pages: int | None = None
     unreadable: str | None = None
+    quotes: tuple[tuple[str, str, bool], ...] = ()  # (reference id, quote, found) when several share the URL
 
 
 # Failures below HTTP: (verdict, reason, sentence). The sentence says what to do.
@@ -151,8 +155,12 @@ def _changed(comparison: Comparison | None, fragment: fragments.Fragment) -> Jud
     if comparison.quote_found is False and comparison.quote:
         seen = (f"; last seen in the snapshot of {comparison.quote_last_seen}" if comparison.quote_last_seen
                 else "; it was not found in any earlier snapshot either")
+        gone = [ref for ref, _, found in comparison.quotes if not found]
+        whose = f" (reference {', '.join(gone)}; {len(comparison.quotes) - len(gone)} of " \
+                f"{len(comparison.quotes)} quotes of this URL still found)" if comparison.quotes else ""
         return Judgement(Verdict.CHANGED, Reason.QUOTE_MISSING,
-                         f"the quote {_short(comparison.quote)!r} is no longer on the page{seen}")
+                         f"the quote {_short(comparison.quote)!r}{whose} is no longer on the page{seen}: "
+                         f"{QUOTE_ADVICE}")
     if comparison.texts_missing:
         return Judgement(Verdict.CHANGED, Reason.QUOTE_MISSING,
                          f"the text fragment {_short(comparison.texts_missing[0])!r} of the link is not on the page")

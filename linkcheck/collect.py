@@ -22,38 +22,45 @@ def collect(citations: Iterable[Citation], references: Iterable[Reference]) -> l
     reference whose `cited_as` matches their anchor text, else the anchor text itself, so
     that each result can say which source belongs there."""
     references = list(references)
-    by_url: dict[str, Reference] = {}
+    by_url: dict[str, list[Reference]] = {}  # one source may back several claims, each with its quote
     by_anchor: dict[str, Reference] = {}
     for registered in references:
         if registered.url:
-            by_url.setdefault(normalise(registered.url), registered)
+            by_url.setdefault(normalise(registered.url), []).append(registered)
         if registered.cited_as:
             by_anchor.setdefault(anchor_key(registered.cited_as), registered)
 
     groups: dict[tuple[str, str], list[Citation]] = {}
-    refs: dict[tuple[str, str], Reference | None] = {}
+    refs: dict[tuple[str, str], list[Reference]] = {}
     for citation in citations:
-        ref: Reference | None
+        found: list[Reference]
         if placeholder_reason(citation.url) is not None:
             url = citation.url.strip()
             ref = by_anchor.get(anchor_key(citation.text))
+            found = [ref] if ref else []
             key = (url, f"ref:{ref.id}" if ref else f"text:{anchor_key(citation.text)}")
         elif is_relative(citation.url):
             # A local file, named as the citing document's folder sees it.
             url = posixpath.normpath(posixpath.join(posixpath.dirname(citation.document), citation.url.strip()))
-            ref, key = None, (url, "")
+            found, key = [], (url, "")
         else:
             url = normalise(citation.url)
-            ref = by_url.get(url) or by_url.get(split_fragment(url)[0])
+            found = by_url.get(url) or by_url.get(split_fragment(url)[0]) or []
             key = (url, "")
         groups.setdefault(key, []).append(citation)
-        refs.setdefault(key, ref)
+        refs.setdefault(key, found)
 
-    targets = [Target(url=key[0], citations=tuple(cits), reference=refs[key]) for key, cits in groups.items()]
+    targets = [_target(key[0], tuple(cits), refs[key]) for key, cits in groups.items()]
     # A reference whose URL is cited (with or without a fragment) is checked there; one that
     # only a placeholder stands for is still checked on its own.
-    attached = {ref.id for key, ref in refs.items() if ref is not None and not key[1]}
-    for url, registered in by_url.items():
-        if registered.id not in attached:
-            targets.append(Target(url=url, reference=registered))
+    attached = {ref.id for key, found in refs.items() if not key[1] for ref in found}
+    for url, same_url in by_url.items():
+        waiting = [ref for ref in same_url if ref.id not in attached]
+        if waiting:
+            targets.append(_target(url, (), waiting))
     return targets
+
+
+def _target(url: str, citations: tuple[Citation, ...], references: list[Reference]) -> Target:
+    return Target(url=url, citations=citations, reference=references[0] if references else None,
+                  also=tuple(references[1:]))

@@ -172,6 +172,12 @@ class Target:
     url: str
     citations: tuple[Citation, ...] = ()
     reference: Reference | None = None
+    also: tuple[Reference, ...] = ()  # further references with this URL: one source, several claims
+
+    @property
+    def references(self) -> tuple[Reference, ...]:
+        """Every reference registered with this URL, the first one first."""
+        return ((self.reference,) if self.reference is not None else ()) + self.also
 
     @property
     def fragment(self) -> str:
@@ -283,6 +289,8 @@ class Result:
     # From the comparison with the baseline snapshot (changed results).
     similarity: float | None = None
     changes: tuple[str, ...] = ()
+    # (reference id, quote, found) when several references share the URL, each with its quote.
+    quotes: tuple[tuple[str, str, bool], ...] = ()
     # A verdict reused under --cache-ttl: when the fetch that made it happened (kept in history only).
     checked_at: str | None = None
 
@@ -307,6 +315,8 @@ class Result:
         if self.similarity is not None:
             out["similarity"] = round(self.similarity, 3)
             out["changes"] = list(self.changes)
+        if self.quotes:
+            out["quotes"] = [{"reference_id": ref, "quote": quote, "found": found} for ref, quote, found in self.quotes]
         return out
 
     @classmethod
@@ -322,7 +332,8 @@ class Result:
             archived_url=data.get("archived_url"), suggested_url=data.get("suggested_url"),
             first_failed=data.get("first_failed"), consecutive_failures=data.get("consecutive_failures", 0),
             last_ok=data.get("last_ok"), trend=data.get("trend"), similarity=data.get("similarity"),
-            changes=tuple(data.get("changes", ())))
+            changes=tuple(data.get("changes", ())),
+            quotes=tuple((q["reference_id"], q["quote"], q["found"]) for q in data.get("quotes", ())))
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -78,11 +78,12 @@ def _result(target: Target, judgement: classify.Judgement, outcome: FetchOutcome
         reference_id=target.reference.id if target.reference else None,
         suggested_url=judgement.suggested_url, snapshot=snapshot,
         similarity=comparison.similarity if comparison else None,
-        changes=comparison.changes if comparison and drifted else ())
+        changes=comparison.changes if comparison and drifted else (),
+        quotes=comparison.quotes if comparison else ())
 
 
 def _wants_body(target: Target) -> bool:
-    return bool(target.fragment or (target.reference and target.reference.quote))
+    return bool(target.fragment or any(ref.quote for ref in target.references))
 
 
 def _order(result: Result) -> tuple[str, str, int]:

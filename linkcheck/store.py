@@ -12,7 +12,7 @@ from . import content, fragments
 from .archive import Original, WarcWriter, payload_digests, read_capture, target_uri, warc_date
 from .classify import Comparison
 from .files import write_atomic
-from .history import CachedResult, History, carried_trend, compute_trend
+from .history import CachedResult, History, carried_trend, compute_trend, identity
 from .model import FetchOutcome, Reason, Result, RunReport, Snapshot, Target, Verdict
 from .reports import json as report_json
 
@@ -187,7 +187,7 @@ class EvidenceStore:
         """The result as reports show it (its history: first failure, streak, last ok, trend; its
         snapshot's path), recorded in batches while the run goes on. Until `finish`, the run is
         unfinished, and an unfinished run's results never count."""
-        previous = self._recent.get((result.url, result.reference_id or ""), [])
+        previous = self._recent.get(identity(result.url, result.reference_id or ""), [])
         info = (carried_trend(previous) if result.reason is Reason.OFFLINE
                 else compute_trend(previous, str(result.verdict), self.started))
         shown = replace(result, first_failed=info.first_failed, last_ok=info.last_ok,
@@ -250,7 +250,8 @@ def quote_comparison(target: Target, outcome: FetchOutcome) -> Comparison | None
     """Whether a 2xx page still holds its reference's quote and its URL's text fragments, and how
     many pages a PDF cited at `#page=N` has; None when there is nothing to look for. When what was
     looked for is not there, whether the text could be read at all."""
-    quote = target.reference.quote if target.reference else None
+    quoted = [(ref.id, ref.quote) for ref in target.references if ref.quote]
+    quote = quoted[0][1] if quoted else None
     body = outcome.body
     if body is None or outcome.status is None or not 200 <= outcome.status < 300:
         return None
@@ -259,7 +260,11 @@ def quote_comparison(target: Target, outcome: FetchOutcome) -> Comparison | None
     if not (quote or fragment.texts or wants_page):
         return None
     text = content.page_text(body, outcome.content_type) if quote or fragment.texts else ""
-    found = content.quote_present(quote, text) if quote else None
+    # Every reference with this URL has its own quote checked; the first missing one is reported.
+    checks = tuple((ref_id, q, content.quote_present(q, text)) for ref_id, q in quoted)
+    gone = [check for check in checks if not check[2]]
+    found = (not gone) if checks else None
+    quote = gone[0][1] if gone else quote
     missing = tuple(str(d) for d in fragment.texts if not fragments.text_present(d, text))
     pages = content.pdf_pages(body) if wants_page else None
     unreadable = None
@@ -268,7 +273,8 @@ def quote_comparison(target: Target, outcome: FetchOutcome) -> Comparison | None
     if found is False or missing or doubt:
         unreadable = content.why_unreadable(body, outcome.content_type, truncated=outcome.body_truncated) or (
             "the PDF's pages could not be counted" if wants_page and pages is None else None)
-    return Comparison(quote=quote, quote_found=found, texts_missing=missing, pdf_pages=pages, unreadable=unreadable)
+    return Comparison(quote=quote, quote_found=found, texts_missing=missing, pdf_pages=pages, unreadable=unreadable,
+                      quotes=checks if len(checks) > 1 else ())
 
 
 def _fetched_url(result: Result) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from linkcheck import history as hist
 from linkcheck.errors import InputError
-from linkcheck.history import History, TrendInfo, compute_trend, schema
+from linkcheck.history import History, TrendInfo, compute_trend, identity, schema
 from linkcheck.model import Reason, Result, Snapshot, Verdict
 
 P = pytest.param
@@ -178,21 +178,45 @@ def test_a_batch_is_all_or_nothing(h: History) -> None:
     assert h.timeline("https://one.example/") == []
 
 
-def test_recent_verdicts_follow_each_citation_through_finished_runs(h: History) -> None:
+def test_recent_verdicts_follow_each_url_through_finished_runs(h: History) -> None:
     placeholder = Result("#", Verdict.PLACEHOLDER, Reason.PLACEHOLDER, "no URL", reference_id="p1")
-    run(h, "1", t(1), t(1, 1), ok(), placeholder)
-    run(h, "2", t(2), t(2, 1), broken(), ok(ref="r2"))
+    other = "https://other.example.org/"
+    run(h, "1", t(1), t(1, 1), ok(), placeholder, ok(other, ref=None))
+    run(h, "2", t(2), t(2, 1), broken(), ok(other, ref="r2"))
     run(h, "3", t(3), None, ok())  # crashed: not history
-    run(h, "4", t(4), t(4, 1), broken())
+    run(h, "4", t(4), t(4, 1), broken(), broken(other, ref="r2"))
     h.start_run("now", t(5))
     recent = h.recent_verdicts()
-    assert recent[(URL, "r1")] == [(t(1, 1), "ok"), (t(2, 1), "broken"), (t(4, 1), "broken")]
-    assert h.recent_verdicts(runs=2)[(URL, "r1")] == [(t(2, 1), "broken"), (t(4, 1), "broken")]
-    assert recent[(URL, "r2")] == [(t(2, 1), "ok")]
-    assert recent[("#", "p1")] == [(t(1, 1), "placeholder")]
-    assert ("#", "p2") not in recent
-    info = compute_trend(recent[(URL, "r1")], "broken", t(5))
+    assert recent[(URL, "")] == [(t(1, 1), "ok"), (t(2, 1), "broken"), (t(4, 1), "broken")]
+    # The reference named it first, then none did, then another: one history all the same.
+    assert recent[(other, "")] == [(t(1, 1), "ok"), (t(2, 1), "ok"), (t(4, 1), "broken")]
+    assert recent[("#", "p1")] == [(t(1, 1), "placeholder")]  # placeholders: told apart by reference
+    assert ("#", "p2") not in recent and (URL, "r1") not in recent
+    info = compute_trend(recent[(URL, "")], "broken", t(5))
     assert info == TrendInfo(t(2, 1), 3, t(1, 1), "still")
+
+
+def test_a_renamed_reference_keeps_its_history(h: History) -> None:
+    """`refs sync` renamed the reference: the weeks-old failure is still the same failure."""
+    run(h, "1", t(1), t(1, 1), ok(ref="ons-table"))
+    run(h, "2", t(2), t(2, 1), broken(ref="ons-table"))
+    run(h, "3", t(3), t(3, 1), broken(ref="ons-2020-table"))
+    h.start_run("now", t(4))
+    previous = h.recent_verdicts()[identity(URL, "ons-2020-table")]
+    info = compute_trend(previous, "broken", t(4))
+    assert info == TrendInfo(t(2, 1), 3, t(1, 1), "still")
+    digest_rows = h.results_between(t(1), t(3, 2))
+    assert [r.first_failed for r in digest_rows if r.run_id == "3"] == [t(2, 1)]
+
+
+def test_streaks_count_every_run_not_only_the_last_twenty(h: History) -> None:
+    run(h, "0", t(1), t(1, 1), ok())
+    for day in range(2, 28):  # 26 failing runs in a row
+        run(h, f"r{day}", t(day), t(day, 1), broken(ref="r1" if day % 2 else "renamed"))
+    h.start_run("now", t(28))
+    previous = h.recent_verdicts()[(URL, "")]
+    info = compute_trend(previous, "broken", t(28))
+    assert info.consecutive_failures == 27 and info.first_failed == t(2, 1) and info.last_ok == t(1, 1)
 
 
 def test_timeline_is_finished_runs_oldest_first(h: History) -> None:
@@ -423,7 +447,7 @@ def test_sigkill_mid_batch_leaves_a_consistent_database(db: Path) -> None:
     with History(db) as h:
         assert [(r.id, r.finished) for r in h.runs()] == [("crashed", None), ("before", t(1, 1))]
         run(h, "after", t(3), t(3, 1), broken("https://example.org/0/0", ref="r"))
-        assert h.recent_verdicts()[("https://example.org/0/0", "r")] == [(t(1, 1), "ok"), (t(3, 1), "broken")]
+        assert h.recent_verdicts()[("https://example.org/0/0", "")] == [(t(1, 1), "ok"), (t(3, 1), "broken")]
         assert h.timeline("https://example.org/3/0") == []
         assert h.runs()[0].id == "after"
 

@@ -8,7 +8,9 @@ import click
 
 from .. import content
 from ..archive import export, read_capture
+from ..classify import QUOTE_ADVICE
 from ..errors import LinkcheckError
+from ..model import Reason
 from ..store import archive_dir, last_report_path
 from ..times import format_time, parse_time, utc_now
 from ..urls import normalise
@@ -123,10 +125,15 @@ def accept(url: str | None, all_urls: bool, references: Path | None, state_dir: 
     _, history = open_history(references, state_dir)
     with history:
         accepted = history.accept(normalise(url) if url else None)
+        missing = {item for item in accepted if history.latest_reason(item) == Reason.QUOTE_MISSING}
     if not accepted:
         raise LinkcheckError(f"{url}: no snapshot to accept" if url else "no snapshots to accept")
     for item in accepted:
-        click.echo(f"accepted {item}")
+        if item in missing:
+            # The new baseline is taken, but that is not what this URL needs.
+            click.echo(f"{item}: the quote is missing, which accepting a snapshot cannot fix: {QUOTE_ADVICE}")
+        else:
+            click.echo(f"accepted {item}")
 
 
 @main.command("history")

@@ -14,10 +14,10 @@ from ..errors import InputError
 from ..model import Citation, Reason, Result, Snapshot, Verdict
 from .rows import CachedResult, ResultRow, RunRow, SnapshotRow, TimelineRow, TrendInfo, reuse_note
 from .schema import MIGRATIONS, check_time, migrate, parse_time, transaction
-from .trend import FAILING, carried_trend, compute_trend
+from .trend import FAILING, carried_trend, compute_trend, identity
 
 __all__ = ["FAILING", "MIGRATIONS", "CachedResult", "History", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow",
-           "TrendInfo", "carried_trend", "compute_trend", "reuse_note"]
+           "TrendInfo", "carried_trend", "compute_trend", "identity", "reuse_note"]
 
 
 # A row's baseline flag, per row and by index: a window over every baseline in one CTE made
@@ -131,17 +131,34 @@ class History:
                 for run_id, started, finished, summary, offline in rows]
 
     def recent_verdicts(self, runs: int = 20) -> dict[tuple[str, str], list[tuple[str, str]]]:
-        """For every citation, (url, reference_id) -> (finished, verdict) in the last `runs` finished
-        runs, oldest first: what trends are computed from, in one query for the whole run."""
+        """For every identity (see `identity`), (finished, verdict) in the last `runs` counted runs,
+        oldest first: what trends are computed from, in one query for the whole run. A streak
+        that fills the whole window is read back to its start: streaks count every run."""
         rows = self._conn.execute(
             "SELECT r.url, r.reference_id, runs.finished, r.verdict FROM results r JOIN runs ON runs.id = r.run_id "
             f"WHERE r.run_id IN (SELECT id FROM runs WHERE {_COUNTED.replace('runs.', '')} "
             f"{_LATEST_FIRST.replace('runs.', '')} LIMIT ?) ORDER BY runs.finished, runs.started, runs.rowid",
             (runs,)).fetchall()
-        found: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for url, reference_id, finished, verdict in rows:
-            found.setdefault((url, reference_id), []).append((finished, verdict))
+        found = _by_identity(rows)
+        window_start = min((v[0][0] for v in found.values() if v), default=None)
+        if window_start is not None and self._conn.execute(
+                f"SELECT 1 FROM runs WHERE {_COUNTED} AND runs.finished < ? LIMIT 1", (window_start,)).fetchone():
+            for key, verdicts in found.items():
+                if all(v in FAILING for _, v in verdicts):
+                    found[key] = self._whole_streak(key, verdicts)
         return found
+
+    def _whole_streak(self, key: tuple[str, str], recent: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """An identity's verdicts from its last good one (if any) on, when the window holds only failures."""
+        url, reference_id = key
+        rows = self._conn.execute(
+            "SELECT r.url, r.reference_id, runs.finished, r.verdict FROM results r JOIN runs ON runs.id = r.run_id "
+            f"WHERE r.url = ?1 AND (?2 = '' OR r.reference_id = ?2) AND {_COUNTED} AND runs.finished >= COALESCE(("
+            "  SELECT MAX(g.finished) FROM results gr JOIN runs g ON g.id = gr.run_id "
+            f"  WHERE gr.url = ?1 AND (?2 = '' OR gr.reference_id = ?2) AND {_COUNTED.replace('runs.', 'g.')} "
+            f"  AND gr.verdict NOT IN {_FAILING_SQL}), '') "
+            "ORDER BY runs.finished, runs.started, runs.rowid", (url, reference_id)).fetchall()
+        return _by_identity(rows).get(key, recent)
 
     def last_good_snapshot(self, url: str) -> tuple[Snapshot, str] | None:
         """(snapshot, the URL it was captured at) of the latest finished run in which `url` was judged
@@ -313,6 +330,16 @@ class History:
             conn.executemany("INSERT INTO baselines VALUES (?, ?, ?) ON CONFLICT (url) DO NOTHING", items)
             return conn.total_changes - before
 
+    def latest_reason(self, url: str) -> str | None:
+        """The reason of the URL's (with any fragment) result in its latest counted run; a missing
+        quote wins over the others of that run."""
+        rows = self._conn.execute(
+            "SELECT runs.id, r.reason FROM results r JOIN runs ON runs.id = r.run_id "
+            f"WHERE (r.url = ?1 OR substr(r.url, 1, length(?1) + 1) = ?1 || '#') AND {_COUNTED} "
+            f"{_LATEST_FIRST}", (url,)).fetchall()
+        latest = [reason for run_id, reason in rows if run_id == rows[0][0]] if rows else []
+        return str(Reason.QUOTE_MISSING) if str(Reason.QUOTE_MISSING) in latest else next(iter(latest), None)
+
     def accept(self, url: str | None) -> list[str]:
         """Take each URL's latest capture (every URL's when `url` is None) as its new baseline:
         the change was reviewed and is fine. Returns the URLs that have a capture to accept."""
@@ -359,19 +386,35 @@ class History:
 _FAILING_SQL = "(" + ", ".join(f"'{v}'" for v in sorted(FAILING)) + ")"
 # The streak start is one indexed look-up per failing row: the earliest failing run after the
 # citation's last non-failing run (both at or before this row's run).
+# In SQL, `identity`: a URL's rows whatever their reference; a placeholder's by its reference.
+_SAME_IDENTITY = "(instr(r.url, '://') > 0 OR {other}.reference_id = r.reference_id)"
 _RESULT_SELECT = f"""
     SELECT runs.id, runs.finished, r.url, r.reference_id, r.verdict, r.reason, r.detail, r.http_status,
            r.final_url, r.citations,
            CASE WHEN r.verdict IN {_FAILING_SQL} THEN (
                SELECT MIN(f.finished) FROM results fr JOIN runs f ON f.id = fr.run_id
-               WHERE fr.url = r.url AND fr.reference_id = r.reference_id AND f.finished <= runs.finished
+               WHERE fr.url = r.url AND {_SAME_IDENTITY.format(other="fr")} AND f.finished <= runs.finished
                  AND f.offline = 0 AND f.finished > COALESCE((
                      SELECT MAX(g.finished) FROM results gr JOIN runs g ON g.id = gr.run_id
-                     WHERE gr.url = r.url AND gr.reference_id = r.reference_id AND g.finished <= runs.finished
+                     WHERE gr.url = r.url AND {_SAME_IDENTITY.format(other="gr")} AND g.finished <= runs.finished
                        AND g.offline = 0 AND gr.verdict NOT IN {_FAILING_SQL}), ''))
            END
     FROM results r JOIN runs ON runs.id = r.run_id
 """
+
+
+def _by_identity(rows: Sequence[tuple[str, str, str, str]]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(url, reference_id, finished, verdict) rows, oldest first, grouped by identity: one verdict
+    per run, a failing one if any (two references with one URL were once two results)."""
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for url, reference_id, finished, verdict in rows:
+        verdicts = found.setdefault(identity(url, reference_id), [])
+        if verdicts and verdicts[-1][0] == finished:
+            if verdict in FAILING:
+                verdicts[-1] = (finished, verdict)
+            continue
+        verdicts.append((finished, verdict))
+    return found
 
 
 def _citations(url: str, stored: str | None) -> tuple[Citation, ...]:

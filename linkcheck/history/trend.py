@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from .rows import TrendInfo
 
-__all__ = ["FAILING", "carried_trend", "compute_trend"]
+__all__ = ["FAILING", "carried_trend", "compute_trend", "identity"]
 
 # Verdicts that mean the evidence is not (or not verifiably) there; the rest do not count against a URL.
 FAILING = frozenset({"broken", "changed", "placeholder", "blocked", "error"})
@@ -56,3 +56,10 @@ def compute_trend(previous: Sequence[tuple[str, str]], current: str, now: str) -
     if not failing:
         return TrendInfo(None, 0, last_ok, trend)
     return TrendInfo(streak_start if streak else now, streak + 1, last_ok, trend)
+
+
+def identity(url: str, reference_id: str) -> tuple[str, str]:
+    """What history follows from run to run: a URL, whichever reference names it (a reference
+    renamed by `refs sync` keeps its history). Placeholders (`#`, `javascript:`), which are not
+    URLs, are told apart by the reference they stand for."""
+    return (url, "") if "://" in url else (url, reference_id)

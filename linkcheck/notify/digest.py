@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from ..history.trend import identity
 from ..model import HISTORY_NOTE, Citation, Verdict
 from ..times import parse_time
 
@@ -134,7 +135,7 @@ def build_digest(rows: Sequence[ResultLike], since: str, now: str, *, title: str
     for run_id in order[:-1]:
         for row in runs[run_id]:
             if row.verdict in _FAILING:
-                was[(row.url, row.reference_id)] = str(row.verdict)
+                was[identity(row.url, row.reference_id)] = str(row.verdict)
     new, still, fixed = [], [], []
     for row in latest:
         if row.verdict in _FAILING:
@@ -143,8 +144,8 @@ def build_digest(rows: Sequence[ResultLike], since: str, now: str, *, title: str
                 new.append(_item(row, first_failed=first))
             else:
                 still.append(_item(row, first_failed=first, days=(parse_time(now) - parse_time(first)).days))
-        elif row.verdict in _GOOD and (row.url, row.reference_id) in was:
-            fixed.append(_item(row, was=was[(row.url, row.reference_id)]))
+        elif row.verdict in _GOOD and identity(row.url, row.reference_id) in was:
+            fixed.append(_item(row, was=was[identity(row.url, row.reference_id)]))
     new.sort(key=lambda i: (_ORDER.get(i.verdict, len(_ORDER)), i.url))
     still.sort(key=lambda i: (i.first_failed or "", i.url))
     fixed.sort(key=lambda i: i.url)

@@ -82,6 +82,12 @@ _NEXT_STEPS: dict[Verdict, str] = {
     Verdict.OK: "",
 }
 
+# Where the verdict's advice would mislead: a missing quote lives in the register, not the snapshot.
+_NEXT_FOR_REASON: dict[str, str] = {
+    str(Reason.QUOTE_MISSING): "Update the quote: in references.yaml to what the source says now, or restore "
+                               "the cited text; linkcheck accept cannot help, the quote is not in the snapshot.",
+}
+
 # In the chart ok is pale, so that the failures at the base of each bar stand out.
 _CHART_COLOURS = {**COLOURS, Verdict.OK: "#9fd4ad"}
 
@@ -212,7 +218,7 @@ def render(report: RunReport) -> str:
         report=report, summary=report.summary, verdicts=list(Verdict), colours={str(k): c for k, c in COLOURS.items()},
         chart_colours={str(k): c for k, c in _CHART_COLOURS.items()},
         plain_verdicts={str(k): t for k, t in PLAIN_VERDICTS.items()},
-        next_steps={str(k): t for k, t in _NEXT_STEPS.items()},
+        next_steps={str(k): t for k, t in _NEXT_STEPS.items()}, next_for_reason=_NEXT_FOR_REASON,
         groups=[(v, rs) for v, rs in groups if rs], ok=[r for r in report.results if r.verdict is Verdict.OK],
         bars=bars, legend=shown, chart_w=2 * _LEFT + len(bars) * _SLOT_W, chart_h=_TOP + _PLOT_H + 22,
         base_y=_TOP + _PLOT_H, bar_w=_BAR_W,
