@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
-from . import evidence, fragments
+from . import doi, evidence, fragments
 from .model import ErrorKind, FetchOutcome, Reason, Target, Verdict
 
 # What to do about a missing quote: it lives in the register, so accepting a snapshot cannot help.
@@ -213,6 +213,10 @@ def _reachable(target: Target, outcome: FetchOutcome, comparison: Comparison | N
 def _arrived(target: Target, outcome: FetchOutcome, note: str = "") -> Judgement:
     """A 2xx answer judged on how it was reached: moved for good, or fine."""
     final = outcome.final_url or outcome.url
+    if doi.doi_of(target.url) is not None:
+        # A DOI is the name to cite; wherever its resolver sends a reader today is not.
+        via = f": the DOI resolves to {final}" if outcome.hops else ""
+        return Judgement(Verdict.OK, Reason.OK, f"HTTP {outcome.status}{via}{note}")
     moved_to = _permanent_destination(outcome)
     if moved_to:
         cited = f"#{target.fragment}" if target.fragment else ""
@@ -257,11 +261,31 @@ def _pdf_destination(outcome: FetchOutcome, body: bytes, fragment: str) -> Judge
     return Judgement(Verdict.BROKEN, Reason.FRAGMENT_MISSING, f"the PDF has no named destination {fragment!r}")
 
 
-def classify(target: Target, outcome: FetchOutcome, comparison: Comparison | None = None) -> Judgement:
-    """The verdict on a fetched target. Pure: everything it needs is in its arguments."""
+# Verdicts a retraction overrides: the landing page answered (or turned us away), but the
+# work itself has been taken back. A DOI that does not resolve stays broken.
+_RETRACTABLE = frozenset({Verdict.OK, Verdict.REDIRECTED, Verdict.CHANGED, Verdict.BLOCKED})
+
+
+def _with_work(target: Target, judgement: Judgement, work: doi.Work | None) -> Judgement:
+    """What Crossref says of a DOI's work: a retraction changes the verdict, the rest are notes."""
+    if work is None:
+        return judgement
+    notice = doi.retraction(work)
+    if notice is not None and judgement.verdict in _RETRACTABLE:
+        return Judgement(Verdict.CHANGED, Reason.RETRACTED,
+                         f"the cited work was {notice.sentence} (Crossref); the landing page: {judgement.detail}")
+    ref = target.reference
+    notes = doi.notes(work, ref.title if ref else None, ref.cited_as if ref else None)
+    return replace(judgement, detail="; ".join((judgement.detail, *notes))) if notes else judgement
+
+
+def classify(target: Target, outcome: FetchOutcome, comparison: Comparison | None = None,
+             work: doi.Work | None = None) -> Judgement:
+    """The verdict on a fetched target. Pure: everything it needs is in its arguments
+    (`work`: what Crossref says of the target's DOI, when it is one)."""
     if outcome.error is not None:
-        return _error(outcome)
-    return _status(target, outcome, comparison)
+        return _with_work(target, _error(outcome), work)
+    return _with_work(target, _status(target, outcome, comparison), work)
 
 
 def _did_you_mean(raw: str) -> str | None:

@@ -69,6 +69,14 @@ class Settings:
     # The site a submission will be published on: root-relative links (`/about`) in local
     # documents are resolved against it and fetched. None: they have no base, and are invalid.
     base_url: str | None = None
+    # DOIs (doi.org links and `doi:10...` strings) are resolved here; another resolver (a local
+    # mirror, a test server) gets the same DOI path.
+    doi_resolver: str = "https://doi.org/"
+    # Crossref's REST API: a DOI's title and its retraction and correction notices.
+    crossref_api: str = "https://api.crossref.org"
+    crossref_lookup: bool = True
+    # Who to contact about this run's requests: Crossref asks for it (User-Agent and `mailto=`).
+    contact_email: str | None = None
 
     def replace(self, **overrides: Any) -> Settings:
         """A copy with the given values; None means 'not given', so unset CLI flags keep file values."""
@@ -285,6 +293,10 @@ _SETTINGS: dict[str, _Check] = {
     "archive_timegate_url": _text,
     "archive_replay_url": _text,
     "base_url": _site_url,
+    "doi_resolver": _site_url,
+    "crossref_api": _site_url,
+    "crossref_lookup": _boolean,
+    "contact_email": _text,
 }
 
 _REFERENCE: dict[str, _Check] = {

@@ -39,6 +39,7 @@ class Reason(StrEnum):
     PERMANENT_REDIRECT = "permanent_redirect"
     QUOTE_MISSING = "quote_missing"
     CONTENT_DRIFT = "content_drift"
+    RETRACTED = "retracted"
     HTTP_STATUS = "http_status"
     DNS = "dns"
     CONNECTION_REFUSED = "connection_refused"
@@ -68,7 +69,7 @@ class Reason(StrEnum):
 REASONS_BY_VERDICT: dict[Verdict, tuple[Reason, ...]] = {
     Verdict.OK: (Reason.OK,),
     Verdict.REDIRECTED: (Reason.PERMANENT_REDIRECT,),
-    Verdict.CHANGED: (Reason.QUOTE_MISSING, Reason.CONTENT_DRIFT),
+    Verdict.CHANGED: (Reason.QUOTE_MISSING, Reason.CONTENT_DRIFT, Reason.RETRACTED),
     Verdict.BROKEN: (Reason.HTTP_STATUS, Reason.DNS, Reason.CONNECTION_REFUSED, Reason.REDIRECT_LOOP,
                      Reason.TOO_MANY_REDIRECTS, Reason.SOFT_404, Reason.FRAGMENT_MISSING, Reason.FILE_MISSING),
     Verdict.PLACEHOLDER: (Reason.PLACEHOLDER, Reason.INVALID_URL),

@@ -17,6 +17,7 @@ from aiohttp.abc import AbstractResolver
 from . import __version__, classify
 from .collect import collect
 from .config import Config, Settings
+from .doi import Work, doi_of, doi_url
 from .errors import InputError
 from .extract import extract_file, find_documents
 from .fetch import Clock, Fetcher
@@ -100,7 +101,14 @@ def _looks_offline(errors: Sequence[ErrorKind | None], fetcher: Fetcher) -> bool
             and all(error in _NETWORK_DOWN for error in errors))
 
 
-def _prejudge(targets: Sequence[Target], gate: Gate) -> tuple[dict[int, Result], dict[str, list[int]]]:
+def _fetch_url(target: Target, doi_resolver: str) -> str:
+    """Where a target is fetched: a DOI at the configured resolver, anything else as cited."""
+    doi = doi_of(target.url)
+    return doi_url(doi, doi_resolver) if doi is not None else target.url
+
+
+def _prejudge(targets: Sequence[Target], gate: Gate,
+              doi_resolver: str) -> tuple[dict[int, Result], dict[str, list[int]]]:
     """Verdicts for targets never fetched, and the rest grouped by the URL to fetch."""
     judged: dict[int, Result] = {}
     to_fetch: dict[str, list[int]] = {}
@@ -116,11 +124,12 @@ def _prejudge(targets: Sequence[Target], gate: Gate) -> tuple[dict[int, Result],
                 "set settings.base_url in references.yaml to the site it will be published on, "
                 "or write the full URL"))
             continue
-        pre = _local_file(target.url) if is_relative(target.url) else gate.precheck(target.url)
+        url = _fetch_url(target, doi_resolver)
+        pre = _local_file(url) if is_relative(url) else gate.precheck(url)
         if pre is not None:
             judged[i] = _result(target, classify.Judgement(*pre))
             continue
-        to_fetch.setdefault(split_fragment(target.url)[0], []).append(i)
+        to_fetch.setdefault(split_fragment(url)[0], []).append(i)
     return judged, to_fetch
 
 
@@ -244,7 +253,8 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
         raise InputError(str(config.path or "."), "no documents to check and no references registered")
     citations, references = _on_site(citations, config.references, settings.base_url)
     targets = collect(citations, references)
-    judged, to_fetch = _prejudge(targets, Gate.from_settings(settings.exclude, settings.allow_private, is_public))
+    judged, to_fetch = _prejudge(targets, Gate.from_settings(settings.exclude, settings.allow_private, is_public),
+                                 settings.doi_resolver)
     store = (EvidenceStore(state_dir, run_id, started, archive=archive, drift_threshold=settings.drift_threshold)
              if state_dir is not None else None)
     with store if store is not None else nullcontext():
@@ -253,6 +263,7 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
         done, total = len(judged), len(targets)
         if progress:
             progress(done, total)
+        works = _crossref(targets, to_fetch, settings, resolver, is_public)
         async with Fetcher(settings, resolver=resolver, clock=clock, is_public=is_public) as fetcher:
 
             errors: list[ErrorKind | None] = []  # of each fetch; an outcome itself is let go once judged
@@ -274,16 +285,22 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                     # slots kept busy are what bounds a crawl, so sending comes before judging.
                     await asyncio.sleep(0)
                     snapshot = store.keep(outcome) if store else None
+                    known = await works if works is not None and any(doi_of(targets[i].url) for i in members) else {}
                     for i in members:
                         comparison = (store.compare(targets[i], outcome, snapshot) if store
                                       else quote_comparison(targets[i], outcome))
-                        judgement = classify.classify(targets[i], outcome, comparison)
+                        work = known.get(doi_of(targets[i].url) or "")
+                        judgement = classify.classify(targets[i], outcome, comparison, work)
                         judged[i] = note(_result(targets[i], judgement, outcome, snapshot, comparison))
                 done += len(members)
                 if progress:
                     progress(done, total)
 
-            await asyncio.gather(*(one(url, members) for url, members in to_fetch.items()))
+            try:
+                await asyncio.gather(*(one(url, members) for url, members in to_fetch.items()))
+            finally:
+                if works is not None and not works.done():
+                    works.cancel()  # every DOI's result came from the cache: nothing waits for it
             offline = _looks_offline(errors, fetcher) and not await fetcher.resolver.probe(
                 settings.online_probe_hosts)
         if offline:
@@ -301,6 +318,19 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
             store.finish(report.results, report.finished, report.summary, offline=offline)
             store.keep_report(report)
     return report
+
+
+def _crossref(targets: Sequence[Target], to_fetch: dict[str, list[int]], settings: Settings,
+              resolver: AbstractResolver | None, is_public: AddressPolicy) -> asyncio.Task[dict[str, Work]] | None:
+    """Crossref's records of the DOIs to fetch, asked while the fetches run (None: none to ask)."""
+    dois = [d for members in to_fetch.values() for i in members if (d := doi_of(targets[i].url))]
+    if not dois or not settings.crossref_lookup:
+        return None
+    from .crossref import lookup_works  # only when a DOI is cited
+
+    return asyncio.create_task(lookup_works(
+        dois, api=settings.crossref_api, contact=settings.contact_email, timeout=settings.timeout,
+        allow_private=settings.allow_private, resolver=resolver, is_public=is_public))
 
 
 def _history(kept: bool, found: bool, expected: bool) -> str | None:

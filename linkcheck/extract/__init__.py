@@ -6,6 +6,7 @@ import os
 import pathlib
 from collections.abc import Callable
 
+from linkcheck.doi import doi_of, doi_url, find_doi_strings
 from linkcheck.encoding import decode_html
 from linkcheck.errors import InputError
 from linkcheck.extract.bounds import check_size
@@ -37,10 +38,24 @@ def _extractor(suffix: str) -> Callable[[bytes, str], list[Citation]] | None:
     module, name, takes_text = entry
     function = getattr(importlib.import_module(f"linkcheck.extract.{module}"), name)
     if takes_text:
-        return lambda data, document: function(text_of(data, document), document)
+        def read(data: bytes, document: str) -> list[Citation]:
+            text = text_of(data, document)
+            return _with_doi_strings(function(text, document), text, document)
+        return read
     if module == "html":
         return lambda data, document: function(html_bytes(data, document), document)
     return function  # type: ignore[no-any-return]
+
+
+def _with_doi_strings(citations: list[Citation], text: str, document: str) -> list[Citation]:
+    """Add each `doi:10...` of the text as a citation of its doi.org URL, in line order, unless
+    a link on the same line already cites that DOI."""
+    linked = {(c.line, d.casefold()) for c in citations if (d := doi_of(c.url))}
+    found = [Citation(document=document, line=line, text=written, url=doi_url(doi))
+             for line, written, doi in find_doi_strings(text) if (line, doi.casefold()) not in linked]
+    if not found:
+        return citations
+    return sorted(citations + found, key=lambda c: c.line or 0)
 
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_EXTRACTORS)

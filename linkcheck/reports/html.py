@@ -21,6 +21,7 @@ PLAIN_REASONS: dict[Reason, str] = {
     Reason.PERMANENT_REDIRECT: "the page has moved permanently to another address",
     Reason.QUOTE_MISSING: "the quoted text is no longer on the page",
     Reason.CONTENT_DRIFT: "the page's text has changed a lot since it was first archived",
+    Reason.RETRACTED: "the cited work has been retracted or withdrawn",
     Reason.HTTP_STATUS: "the server answers with an error status",
     Reason.DNS: "the site's name no longer exists",
     Reason.CONNECTION_REFUSED: "the server refuses connections",
