@@ -281,8 +281,12 @@ class Fetcher:
 
     @asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
-        async with self._hosts.slot(host), self._global:
-            yield
+        held = await self._hosts.acquire(host)
+        try:
+            async with self._global:
+                yield
+        finally:
+            self._hosts.release(held)
 
     async def _send(self, method: str, url: str, need_body: bool, peek: bool = True,
                     chain: _Chain | None = None) -> _Answer:

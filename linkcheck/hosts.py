@@ -58,24 +58,34 @@ class HostScheduler:
             host = self._hosts[key] = _Host(self._per_host)
         return host
 
-    @asynccontextmanager
-    async def slot(self, key: str) -> AsyncIterator[None]:
+    async def acquire(self, key: str) -> _Host:
         """Wait for the host's pause to end and for one of its slots; a pause that begins while
         we queued for the slot is waited out too, without holding the slot. Raises HostDown,
-        checked once the slot is ours, when the host stopped answering while we queued."""
-        host = self._host(key)
+        checked once the slot is ours, when the host stopped answering while we queued. A host
+        never paused costs no clock reading."""
+        host = self._hosts.get(key) or self._host(key)
         while True:
-            wait = host.paused_until - self._clock.now()
-            if wait > 0:
-                await self._clock.sleep(wait)
-                continue
+            if host.paused_until:
+                wait = host.paused_until - self._clock.now()
+                if wait > 0:
+                    await self._clock.sleep(wait)
+                    continue
             await host.slots.acquire()
             if host.failures >= HOST_DOWN_AFTER:
                 host.slots.release()
                 raise HostDown(key, host.failures)
-            if host.paused_until <= self._clock.now():
-                break
+            if not host.paused_until or host.paused_until <= self._clock.now():
+                return host
             host.slots.release()
+
+    @staticmethod
+    def release(host: _Host) -> None:
+        host.slots.release()
+
+    @asynccontextmanager
+    async def slot(self, key: str) -> AsyncIterator[None]:
+        """`acquire` and `release` around a block."""
+        host = await self.acquire(key)
         try:
             yield
         finally:
