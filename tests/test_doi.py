@@ -14,9 +14,11 @@ from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
 
 from linkcheck import doi
+from linkcheck.classify import classify
 from linkcheck.cli import main
 from linkcheck.config import Config, Settings
 from linkcheck.extract import extract_file
+from linkcheck.model import ErrorKind, FetchOutcome, Hop, Target
 from linkcheck.pipeline import run_check
 from tests.conftest import InstantClock
 
@@ -247,3 +249,31 @@ def test_a_works_record_gives_title_and_notices() -> None:
     assert doi.work_from_json("10.5555/x", {"status": "failed"}).unavailable
     assert not doi.title_mismatch("Forced labour in supply chains", "Forced Labour in Supply Chains: a review")
     assert doi.title_mismatch("Wage theft among seasonal farm workers", "Forced labour in supply chains")
+
+
+RETRACTED = doi.work_from_json("10.5555/retracted", WORKS["10.5555/retracted"])
+
+
+@pytest.mark.parametrize(("status", "error", "expected"), [
+    (200, None, ("changed", "retracted")),
+    (403, None, ("changed", "retracted")),     # the publisher turns robots away; Crossref still tells
+    (404, None, ("broken", "http_status")),    # the resolver does not know the DOI
+    (None, ErrorKind.TIMEOUT, ("error", "timeout")),
+])
+def test_a_retraction_overrides_what_the_landing_page_allows(status: int | None, error: ErrorKind | None,
+                                                             expected: tuple[str, str]) -> None:
+    target = Target("https://doi.org/10.5555/retracted")
+    outcome = FetchOutcome("https://doi.org/10.5555/retracted", status=status, error=error,
+                           content_type="text/html", body=b"<html><body><p>An article.</p></body></html>")
+    judgement = classify(target, outcome, None, RETRACTED)
+    assert (str(judgement.verdict), str(judgement.reason)) == expected
+    assert ("retracted on 2021-05-04" in judgement.detail) == (expected[1] == "retracted")
+
+
+def test_without_a_work_a_doi_is_judged_on_its_landing_page() -> None:
+    outcome = FetchOutcome("https://doi.org/10.5555/x", status=200, final_url="https://publisher.example.net/a/1",
+                           hops=(Hop("https://doi.org/10.5555/x", 301),), content_type="text/plain", body=b"text")
+    judgement = classify(Target("https://doi.org/10.5555/x"), outcome)
+    assert (judgement.verdict, judgement.reason) == ("ok", "ok")
+    assert judgement.detail == "HTTP 200: the DOI resolves to https://publisher.example.net/a/1"
+    assert classify(Target("https://elsewhere.example.net/x"), outcome).verdict == "redirected"
