@@ -27,6 +27,7 @@ from warcio.warcwriter import WARCWriter
 from . import __version__
 from .errors import InputError
 from .model import FetchOutcome, Snapshot
+from .redact import redact
 from .times import format_time, utc_now
 
 __all__ = ["REDACTED", "Original", "StoredCapture", "WarcWriter", "export", "iter_records",
@@ -36,6 +37,7 @@ __all__ = ["REDACTED", "Original", "StoredCapture", "WarcWriter", "export", "ite
 REDACTED = "[redacted]"
 _SECRET_REQUEST = frozenset({"authorization", "proxy-authorization", "cookie"})
 _SECRET_RESPONSE = frozenset({"set-cookie", "set-cookie2"})
+_URL_RESPONSE = frozenset({"location", "content-location", "link", "refresh"})  # may repeat a URL's token
 _WARC_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 _SAFE = "!$&'()*+,/:;=?@[]~%"  # kept as written; any other byte outside unreserved is %-encoded
 _REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
@@ -94,8 +96,9 @@ def _digest_matches(digest: str, body: bytes) -> bool:
 
 @functools.lru_cache(maxsize=4096)  # asked for each capture's URL by the store and the writer alike
 def target_uri(url: str) -> str:
-    """The URL as a WARC-Target-URI: ASCII, no fragment, no userinfo (a client never sends it);
-    idempotent, so an Original's URL maps to the string its own record was written with."""
+    """The URL as a WARC-Target-URI: ASCII, no fragment, no userinfo (a client never sends it),
+    token-like parameters REDACTED (an archive is shared; see redact.py); idempotent, so an
+    Original's URL maps to the string its own record was written with."""
     def requote(part: str) -> str:
         return quote(re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", part), safe=_SAFE)
 
@@ -110,8 +113,8 @@ def target_uri(url: str) -> str:
                             for label in host.lower().split("."))
         except UnicodeError:
             host = quote(host, safe="")
-    return urlunsplit((parts.scheme.lower(), host + requote(port), requote(parts.path),
-                       requote(parts.query), ""))
+    query = redact("?" + requote(parts.query))[1:] if parts.query else ""
+    return urlunsplit((parts.scheme.lower(), host + requote(port), requote(parts.path), query, ""))
 
 
 def warc_date(value: str) -> str:
@@ -137,6 +140,8 @@ def _response_headers(headers: Sequence[tuple[str, str]], stored: int) -> list[t
         elif lname == "content-length":
             if value.strip() != str(stored):
                 out.append(("X-Archive-Orig-Content-Length", value))
+        elif lname in _URL_RESPONSE:
+            out.append((name, redact(value)))
         elif lname != "transfer-encoding":
             out.append((name, REDACTED if lname in _SECRET_RESPONSE else value))
     out.append(("Content-Length", str(stored)))

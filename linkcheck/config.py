@@ -77,6 +77,9 @@ class Settings:
     crossref_lookup: bool = True
     # Who to contact about this run's requests: Crossref asks for it (User-Agent and `mailto=`).
     contact_email: str | None = None
+    # Regexes of host names whose URLs are never sent to an archive (lookups, Save Page Now):
+    # an intranet's addresses are nobody else's business.
+    private_hosts: tuple[str, ...] = ()
 
     def replace(self, **overrides: Any) -> Settings:
         """A copy with the given values; None means 'not given', so unset CLI flags keep file values."""
@@ -297,6 +300,7 @@ _SETTINGS: dict[str, _Check] = {
     "crossref_api": _site_url,
     "crossref_lookup": _boolean,
     "contact_email": _text,
+    "private_hosts": _list_of(_regex),
 }
 
 _REFERENCE: dict[str, _Check] = {

@@ -13,6 +13,7 @@ from markdown_it import MarkdownIt
 
 from .collect import anchor_key
 from .model import RunReport, Verdict
+from .redact import is_redacted
 from .urls import normalise
 
 __all__ = ["Edit", "Fixed", "Robust", "apply_to_html", "apply_to_markdown", "fix_html", "fix_markdown",
@@ -78,8 +79,11 @@ def robust_links(report: RunReport, replay: str | None = None) -> dict[str, tupl
     return found
 
 
-def plan_edits(report: RunReport) -> list[Edit]:
-    """One Edit per citation of a placeholder whose reference has a URL, or of a permanent redirect."""
+def plan_edits(report: RunReport, registered: Mapping[str, str] | None = None) -> list[Edit]:
+    """One Edit per citation of a placeholder whose reference has a URL, or of a permanent redirect.
+
+    A report shows URLs with their credentials masked; `registered` (reference id -> URL as
+    written in references.yaml) gives a placeholder its real URL back."""
     robust = robust_links(report)
     edits: list[Edit] = []
     for result in report.results:
@@ -87,11 +91,14 @@ def plan_edits(report: RunReport) -> list[Edit]:
         if not new:
             continue
         if result.verdict is Verdict.PLACEHOLDER and result.reference_id is not None:
+            new = (registered or {}).get(result.reference_id) or new
             why = f"placeholder: references.yaml gives the source ({result.reference_id})"
         elif result.verdict is Verdict.REDIRECTED:
             why = result.detail
         else:
             continue  # e.g. a "did you mean" guess: a person decides that one
+        if new == result.suggested_url and is_redacted(new):
+            continue  # masked in the report: only a person can write the real one
         version = robust.get(_key(new), (None, None))
         edits.extend(Edit(c.document, c.line, c.url, new, c.text, why, c.page, *version)
                      for c in result.citations if c.url != new)

@@ -1,9 +1,11 @@
 """The values that move through the pipeline: citations in, results out, one verdict vocabulary."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+
+from .redact import redact
 
 __all__ = [
     "Citation", "ErrorKind", "FetchOutcome", "Hop", "Reason", "Reference", "Result",
@@ -295,6 +297,19 @@ class Result:
     # A verdict reused under --cache-ttl: when the fetch that made it happened (kept in history only).
     checked_at: str | None = None
 
+    def __post_init__(self) -> None:
+        # Every output (console, reports, history, archive index, e-mail) is built from results:
+        # masking credentials here, once, means no renderer can forget to.
+        for name in ("url", "final_url", "suggested_url", "archived_url", "detail"):
+            value = getattr(self, name)
+            if value:
+                object.__setattr__(self, name, redact(value))
+        if self.redirects:
+            object.__setattr__(self, "redirects", tuple(h if redact(h.url) == h.url else Hop(redact(h.url), h.status)
+                                                        for h in self.redirects))
+        if self.citations:
+            object.__setattr__(self, "citations", tuple(_redacted(c) for c in self.citations))
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "url": self.url,
@@ -335,6 +350,13 @@ class Result:
             last_ok=data.get("last_ok"), trend=data.get("trend"), similarity=data.get("similarity"),
             changes=tuple(data.get("changes", ())),
             quotes=tuple((q["reference_id"], q["quote"], q["found"]) for q in data.get("quotes", ())))
+
+
+def _redacted(citation: Citation) -> Citation:
+    text, url = redact(citation.text), redact(citation.url)
+    if text == citation.text and url == citation.url:
+        return citation
+    return replace(citation, text=text, url=url)
 
 
 @dataclass(frozen=True, slots=True, repr=False)

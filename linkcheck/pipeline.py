@@ -176,7 +176,8 @@ async def _with_archived_copies(results: list[Result], store: EvidenceStore, set
     own = {url: f"{replay.rstrip('/')}/{''.join(c for c in snap.time or '' if c.isdigit())}/{captured}"
            for url, (snap, captured) in good.items()} if replay else {}
     endpoints = ArchiveEndpoints(availability=settings.archive_availability_url, save=settings.archive_save_url,
-                                 timegate=settings.archive_timegate_url, timeout=settings.timeout)
+                                 timegate=settings.archive_timegate_url, timeout=settings.timeout,
+                                 private_hosts=settings.private_hosts)
     if settings.archive_lookup:
         # requests is blocking: the lookups run on a worker thread, spaced politely.
         copies = await asyncio.to_thread(ArchivedCopies(endpoints=endpoints).suggest, failing,

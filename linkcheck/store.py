@@ -14,6 +14,7 @@ from .classify import Comparison
 from .files import write_atomic
 from .history import CachedResult, History, carried_trend, compute_trend, identity
 from .model import FetchOutcome, Reason, Result, RunReport, Snapshot, Target, Verdict
+from .redact import redact
 from .reports import json as report_json
 
 __all__ = ["EvidenceStore", "archive_dir", "history_path", "last_report_path", "quote_comparison"]
@@ -89,7 +90,7 @@ class EvidenceStore:
         """A recent ok result to reuse without a request (never for anything that failed)."""
         if not ttl:
             return None
-        return self._db.cached_ok(target.url, ttl, now)
+        return self._db.cached_ok(redact(target.url), ttl, now)
 
     # -- after fetching ----------------------------------------------------------------------------
 
@@ -110,7 +111,7 @@ class EvidenceStore:
         if snapshot is None:
             return None
         # Indexed in batches: a crash loses at most the last batch's index rows, never a record.
-        self._pending.append((outcome.url, snapshot, outcome.status, digest, original is not None, uri))
+        self._pending.append((redact(outcome.url), snapshot, outcome.status, digest, original is not None, uri))
         if len(self._pending) >= _BATCH:
             self._flush()
         return snapshot
@@ -143,7 +144,7 @@ class EvidenceStore:
         if similarity is not None and similarity < self.drift_threshold and quoted.unreadable is None:
             why = content.why_unreadable(outcome.body, outcome.content_type, truncated=outcome.body_truncated)
             quoted = replace(quoted, unreadable=why or None)
-        kept = self._db.last_good_snapshot(target.url) if quoted.quote_found is False else None
+        kept = self._db.last_good_snapshot(redact(target.url)) if quoted.quote_found is False else None
         last_seen = kept[0].time if kept else None  # a good verdict means its quote was there
         return replace(quoted, quote_last_seen=last_seen, similarity=similarity, threshold=self.drift_threshold,
                        baseline_time=baseline_time, changes=changes)
@@ -154,9 +155,10 @@ class EvidenceStore:
         the bytes differ, and cached by payload hash."""
         if snapshot is None:
             return None, (), None
-        if outcome.url not in self._with_baseline:
+        url = redact(outcome.url)  # history knows URLs only as results show them
+        if url not in self._with_baseline:
             return None, (), None
-        baseline = self._db.baseline(outcome.url)
+        baseline = self._db.baseline(url)
         if baseline is None or baseline.sha256 == snapshot.sha256:
             return None, (), None
         before = self._text(baseline.sha256)

@@ -7,9 +7,11 @@ import re
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from .model import Reason
+from .redact import REDACTED, has_secret, redact, shareable
 
-__all__ = ["RESERVED_HOSTS", "RESERVED_SUFFIXES", "host_is_usable", "host_of", "is_mangled", "is_relative",
-           "is_root_relative", "normalise", "placeholder_reason", "split_fragment", "without_userinfo"]
+__all__ = ["REDACTED", "RESERVED_HOSTS", "RESERVED_SUFFIXES", "has_secret", "host_is_usable", "host_of", "is_mangled",
+           "is_relative", "is_root_relative", "normalise", "placeholder_reason", "redact", "shareable",
+           "split_fragment", "without_userinfo"]
 
 # RFC 2606 / RFC 6761 names that can never be a published source.
 RESERVED_HOSTS = frozenset({"example.com", "example.org", "example.net", "localhost"})
@@ -85,9 +87,10 @@ def normalise(url: str) -> str:
     netloc = host
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{host}:{port}"
-    if parts.username:
-        # A password never becomes part of a URL's identity, so never reaches a report.
-        netloc = f"{parts.username}@{netloc}"
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if at:
+        # Kept, so the request still sends them; every output shows the URL redacted (model.Result).
+        netloc = f"{userinfo}@{netloc}"
     path = _requote(parts.path) or "/"
     query = _requote(parts.query)
     # In a text fragment an escaped "-" is text, a bare one marks a prefix or suffix.

@@ -17,6 +17,7 @@ from requests.utils import parse_header_links
 
 from . import __version__
 from .model import Result, Verdict
+from .redact import shareable
 from .retry import parse_retry_after
 
 __all__ = ["ArchiveEndpoints", "ArchivedCopies", "SaveOutcome", "USER_AGENT", "closest_copy",
@@ -42,6 +43,12 @@ class ArchiveEndpoints:
     # A Memento TimeGate asked when availability has nothing, e.g. "https://web.archive.org/web/".
     timegate: str | None = None
     timeout: float = 20.0
+    # Hosts never named to the archive (settings.private_hosts, regexes on the host name).
+    private_hosts: tuple[str, ...] = ()
+
+    def shareable(self, url: str) -> bool:
+        """A URL with a credential in it, or on a private host, is never sent to the archive."""
+        return shareable(url, tuple(re.compile(p) for p in self.private_hosts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +192,7 @@ class ArchivedCopies:
             if own:
                 found[result.url] = own
                 continue
-            if lookups >= self.max_lookups or not reachable:
+            if lookups >= self.max_lookups or not reachable or not self.endpoints.shareable(result.url):
                 continue  # later results may still have snapshots of our own
             if lookups:
                 self._sleep(self.delay)
@@ -255,6 +262,9 @@ def save_page_now(urls: Sequence[str], *, session: requests.Session, endpoints: 
     sent, waited = 0, False
     stop: _Stop | None = None
     for url in dict.fromkeys(urls):
+        if not endpoints.shareable(url):
+            out[url] = SaveOutcome(url, "refused", detail="not submitted: private host or credentials in the URL")
+            continue
         if stop is None and sent >= max_requests:
             stop = ("rate_limited", f"not submitted: over {max_requests} requests this run")
         if stop:

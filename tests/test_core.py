@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import random
 import re
 from datetime import datetime, timezone
@@ -20,6 +21,7 @@ from linkcheck.model import (
     Hop,
     Reason,
     Reference,
+    Result,
     Target,
     Verdict,
 )
@@ -46,8 +48,8 @@ P = pytest.param
     P("https://site.org/a b", "https://site.org/a%20b", id="space-encoded"),
     P("https://site.org/100%", "https://site.org/100%25", id="stray-percent-encoded"),
     P("https://Bücher.de/x", "https://xn--bcher-kva.de/x", id="idn-host-punycode"),
-    P("https://user:s3cret@site.org/x", "https://user@site.org/x", id="password-dropped"),
-    P("https://user:s3cret@site.org:8443/x", "https://user@site.org:8443/x", id="password-dropped-port-kept"),
+    P("https://user:s3cret@Site.org/x", "https://user:s3cret@site.org/x", id="userinfo-kept-for-the-request"),
+    P("https://user:s3cret@site.org:8443/x", "https://user:s3cret@site.org:8443/x", id="userinfo-kept-port-kept"),
     P("https://site.org/doc#Sec-2", "https://site.org/doc#Sec-2", id="fragment-kept"),
     P("https://site.org/doc#caf%c3%a9", "https://site.org/doc#caf%C3%A9", id="fragment-requoted"),
     P("http://[::1]:8080", "http://[::1]:8080/", id="ipv6-literal"),
@@ -63,8 +65,15 @@ def test_normalise(raw: str, expected: str) -> None:
     assert normalise(raw) == expected
 
 
-def test_normalise_password_never_in_identity() -> None:
-    assert "s3cret" not in normalise("HTTP://Alice:s3cret@Site.org:80/")
+def test_result_never_holds_a_credential() -> None:
+    """The identity keeps the credentials (the request needs them); a result never shows them."""
+    url = normalise("HTTP://Alice:s3cret@Site.org:80/a?token=t0k&page=2#x")
+    result = Result(url, Verdict.BROKEN, Reason.HTTP_STATUS, f"see {url}", final_url=url,
+                    redirects=(Hop(url, 301),), suggested_url=url,
+                    citations=(Citation("a.md", 1, f"<{url}>", url),))
+    shown = json.dumps(result.to_json()) + repr(result)
+    assert "s3cret" not in shown and "t0k" not in shown and "Alice" not in shown
+    assert result.url == "http://REDACTED@site.org/a?token=REDACTED&page=2#x"
 
 
 _label = st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=10)
@@ -138,6 +147,8 @@ def test_placeholder_reason(raw: str, expected: Reason | None) -> None:
 
 @pytest.mark.parametrize("url, exclude, expected", [
     P("https://intranet.corp.org/x", [r"^https://intranet\."], (Verdict.SKIPPED, Reason.EXCLUDED), id="excluded"),
+    P("https://bob:pw@intranet.corp.org/x", [r"^https://intranet\."], (Verdict.SKIPPED, Reason.EXCLUDED),
+      id="excluded-matches-without-userinfo"),
     P("mailto:editor@journal.org", [], (Verdict.SKIPPED, Reason.MAILTO), id="mailto-valid"),
     P("mailto:a@x.org,b@y.org?subject=Hi", [], (Verdict.SKIPPED, Reason.MAILTO), id="mailto-two"),
     P("mailto:not-an-address", [], (Verdict.PLACEHOLDER, Reason.INVALID_URL), id="mailto-invalid"),

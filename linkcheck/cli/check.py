@@ -13,6 +13,7 @@ import click
 from ..config import PRE_PUBLICATION_FAIL_ON, Settings, unquoted_references
 from ..model import RunReport, Verdict
 from ..pipeline import extract_documents, run_check
+from ..redact import redact
 from ..reports import FORMATS, text, write_reports
 from ..reports.github import emit_github
 from . import main
@@ -131,10 +132,11 @@ def extract(paths: tuple[Path, ...], as_json: bool) -> None:
     """Print every citation found in the documents: where, anchor text, URL."""
     _, citations = extract_documents(list(paths))
     if as_json:
-        click.echo(json.dumps([{**c.to_json(), "url": c.url} for c in citations], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([{**c.to_json(), "text": redact(c.text), "url": redact(c.url)} for c in citations],
+                              indent=2, ensure_ascii=False))
         return
     for c in citations:
-        click.echo(f"{c.where}\t{c.text}\t{c.url}")
+        click.echo(f"{c.where}\t{redact(c.text)}\t{redact(c.url)}")
 
 
 def _save_evidence(report: RunReport, settings: Settings, quiet: bool) -> None:
@@ -144,7 +146,8 @@ def _save_evidence(report: RunReport, settings: Settings, quiet: bool) -> None:
             if r.verdict is Verdict.OK and r.url.startswith(("http://", "https://"))]
     key, secret = credentials_from_env()
     endpoints = ArchiveEndpoints(availability=settings.archive_availability_url, save=settings.archive_save_url,
-                                 timegate=settings.archive_timegate_url, timeout=settings.timeout)
+                                 timegate=settings.archive_timegate_url, timeout=settings.timeout,
+                                 private_hosts=settings.private_hosts)
     outcomes = save_page_now(urls, session=new_session(), endpoints=endpoints, access_key=key, secret=secret)
     if not quiet:
         counts = Counter(o.status for o in outcomes.values())

@@ -12,6 +12,7 @@ from ..files import write_atomic
 from ..fix import Edit, fix_html, fix_markdown, instructions, plan_edits, robust_links, unified_diff
 from ..model import RunReport, Verdict
 from ..pipeline import run_check
+from ..redact import is_redacted
 from . import main
 from .options import Progress, boundary, in_ci, load, state
 
@@ -33,7 +34,8 @@ def _moved_sources(report: RunReport) -> dict[str, str]:
     """Registered sources that moved permanently: reference id -> the URL to register instead, so that
     the register agrees with the mended documents (`refs sync --check`, and the strict gate)."""
     return {r.reference_id: r.suggested_url for r in report.results
-            if r.verdict is Verdict.REDIRECTED and r.reference_id and r.suggested_url}
+            if r.verdict is Verdict.REDIRECTED and r.reference_id and r.suggested_url
+            and not is_redacted(r.suggested_url)}  # masked: only a person can write the real one
 
 
 def _write(path: Path, text: str) -> None:
@@ -84,7 +86,7 @@ def fix(paths: tuple[Path, ...], write: bool, robust: bool, references: Path | N
                                        archive=write, progress=progress))
     finally:
         progress.close()
-    edits = plan_edits(report)
+    edits = plan_edits(report, {ref.id: ref.url for ref in config.references if ref.url})
     moved = _moved_sources(report) if config.path is not None else {}
     versions = robust_links(report, settings.archive_replay_url) if robust and write else None
     by_document: dict[str, list[Edit]] = {}

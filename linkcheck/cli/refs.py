@@ -10,6 +10,7 @@ import click
 from ..config import Settings, load_config
 from ..errors import LinkcheckError
 from ..pipeline import extract_documents
+from ..redact import redact
 from ..refs import SyncPlan, apply_sync, fetch_titles, init_register, plan_sync
 from . import main
 from .options import boundary
@@ -66,7 +67,8 @@ def sync(paths: tuple[Path, ...], references: Path | None, check_only: bool, no_
             return
         click.echo(f"{path} is out of step with the documents:")
         for new in plan.added:
-            click.echo(f"  not registered: {new.url}" + (f'  (cited as "{new.cited_as}")' if new.cited_as else ""))
+            cited = f'  (cited as "{new.cited_as}")' if new.cited_as else ""
+            click.echo(f"  not registered: {redact(new.url or '')}{cited}")
         for ref_id in plan.uncited:
             click.echo(f"  cited nowhere:  {ref_id}")
         click.echo("run `linkcheck refs sync` to register the new sources; remove uncited entries by hand")
@@ -77,7 +79,7 @@ def sync(paths: tuple[Path, ...], references: Path | None, check_only: bool, no_
         click.echo(f"added {_count(len(plan.added))} to {path}:")
         for new in plan.added:
             title = titles.get(new.url or "")
-            click.echo(f"  {new.id}  {new.url}" + (f'  "{title}"' if title else ""))
+            click.echo(f"  {new.id}  {redact(new.url or '')}" + (f'  "{title}"' if title else ""))
     if plan.uncited:
         click.echo("cited by no document (kept; remove by hand if no longer needed):")
         for ref_id in plan.uncited:

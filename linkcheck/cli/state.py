@@ -13,7 +13,7 @@ from ..errors import LinkcheckError
 from ..model import Reason
 from ..store import archive_dir, last_report_path
 from ..times import format_time, parse_time, utc_now
-from ..urls import normalise
+from ..urls import normalise, redact
 from . import main
 from .options import boundary, duration, instant, open_history, state_options
 
@@ -31,7 +31,7 @@ def archive_list(url: str | None, references: Path | None, state_dir: Path | Non
     """Every stored snapshot (of URL, if given), newest first."""
     _, history = open_history(references, state_dir)
     with history:
-        rows = history.snapshots(normalise(url) if url else None)
+        rows = history.snapshots(redact(normalise(url)) if url else None)
     if not rows:
         click.echo("no snapshots" + (f" of {url}" if url else ""))
     for row in rows:
@@ -51,7 +51,7 @@ def archive_show(url: str, at: str | None, mode: str, references: Path | None, s
     """One stored snapshot of URL: its main text, or its raw body."""
     state, history = open_history(references, state_dir)
     with history:
-        row = history.snapshot_at(normalise(url), instant(at))
+        row = history.snapshot_at(redact(normalise(url)), instant(at))
         if row is None:
             raise LinkcheckError(f"{url}: no snapshot" + (f" at or before {at}" if at else ""))
         source = history.original_for(row.sha256) if row.revisit else row
@@ -124,7 +124,7 @@ def accept(url: str | None, all_urls: bool, references: Path | None, state_dir: 
         raise click.UsageError("give a URL or --all")
     _, history = open_history(references, state_dir)
     with history:
-        accepted = history.accept(normalise(url) if url else None)
+        accepted = history.accept(redact(normalise(url)) if url else None)
         missing = {item for item in accepted if history.latest_reason(item) == Reason.QUOTE_MISSING}
     if not accepted:
         raise LinkcheckError(f"{url}: no snapshot to accept" if url else "no snapshots to accept")
@@ -144,7 +144,7 @@ def history_command(url: str, references: Path | None, state_dir: Path | None) -
     """A URL's timeline: every run's verdict, oldest first."""
     _, history = open_history(references, state_dir)
     with history:
-        rows = history.timeline(normalise(url))
+        rows = history.timeline(redact(normalise(url)))
     if not rows:
         raise LinkcheckError(f"{url}: not in the history")
     for row in rows:
