@@ -17,7 +17,7 @@ from linkcheck.errors import ConfigError
 from linkcheck.model import Reference, Verdict
 
 __all__ = ["FORMAT_VERSION", "PRE_PUBLICATION_FAIL_ON", "Config", "Settings", "default_config", "load_config",
-           "unquoted_references"]
+           "refuse_aliases", "unquoted_references"]
 
 FORMAT_VERSION = 1
 
@@ -345,6 +345,18 @@ _TOP: dict[str, _Check] = {
 }
 
 
+def refuse_aliases(text: str, where: str) -> None:
+    """Refuse YAML anchors and aliases, read as events before anything is built: a register is
+    written out by hand, and an alias lets a few lines stand for billions of nodes."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        anchor = getattr(event, "anchor", None)  # an alias names the anchor it repeats
+        if anchor is not None:
+            kind = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
+            line = event.start_mark.line + 1 if event.start_mark else None
+            raise ConfigError(where, f"YAML {kind}{anchor} is not allowed in a reference register: "
+                                     "write the value out", line)
+
+
 def load_config(path: Path) -> Config:
     """Read and validate a references file; any problem is a ConfigError naming file and line."""
     where = str(path)
@@ -357,6 +369,7 @@ def load_config(path: Path) -> Config:
     except OSError as exc:
         raise ConfigError(where, f"cannot read file: {exc.strerror or exc}") from None
     try:
+        refuse_aliases(text, where)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         doc = _Doc(where, text)
         if root is None or doc.is_null(root):

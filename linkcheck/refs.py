@@ -22,7 +22,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 
 from .collect import anchor_key
-from .config import FORMAT_VERSION, Settings
+from .config import FORMAT_VERSION, Settings, refuse_aliases
 from .encoding import charset_param
 from .errors import LinkcheckError
 from .evidence import Page, is_html, soft_404_phrase
@@ -128,10 +128,12 @@ def _accessed(citations: Sequence[Citation]) -> str | None:
     return next((c.accessed for c in citations if c.accessed), None)
 
 
-def plan_sync(register_text: str, citations: Sequence[Citation], *, placeholders: bool = False) -> SyncPlan:
+def plan_sync(register_text: str, citations: Sequence[Citation], *, placeholders: bool = False,
+              where: str = "reference register") -> SyncPlan:
     """Compare the register with the citations; with `placeholders`, unmatched placeholder anchor
     texts become entries without a URL too (as `init` wants). Pure: reads and writes nothing."""
     try:
+        refuse_aliases(register_text, where)  # before anything is built from it
         data = yaml.safe_load(register_text) if register_text.strip() else None
     except yaml.YAMLError as exc:
         raise LinkcheckError(f"reference register: invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
@@ -241,6 +243,11 @@ def _entry(new: NewReference, titles: Mapping[str, str]) -> CommentedMap:
 def _load(text: str, where: str) -> tuple[YAML, CommentedMap, str, str]:
     """(yaml, document, text before it, its body): the register loaded round-trip, to be dumped in its
     own indentation, quoting and comments."""
+    try:
+        # No alias is ever expanded after this (ruamel's load, the comparisons' safe_load and dumps).
+        refuse_aliases(text, where)
+    except yaml.YAMLError as exc:
+        raise LinkcheckError(f"{where}: invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), 0)
     marked = start < len(lines) and lines[start].rstrip() == "---"

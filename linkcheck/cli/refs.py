@@ -60,7 +60,7 @@ def sync(paths: tuple[Path, ...], references: Path | None, check_only: bool, no_
     if not sources:
         raise LinkcheckError(f"{path}: no documents; give PATH... or list them under `documents:`")
     _, citations = extract_documents(sources)
-    plan = plan_sync(path.read_text(encoding="utf-8"), citations)
+    plan = plan_sync(path.read_text(encoding="utf-8"), citations, where=str(path))
     if check_only:
         if plan.in_step:
             click.echo(f"{path} is in step with the documents ({plan.unchanged} references cited)")
