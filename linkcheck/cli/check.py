@@ -17,7 +17,7 @@ from ..redact import redact
 from ..reports import FORMATS, text, write_reports
 from ..reports.github import emit_github
 from . import main
-from .options import Progress, boundary, duration, in_ci, load, split, state, verdicts
+from .options import Progress, boundary, duration, echo, in_ci, load, split, state, verdicts
 
 _FORMATS = tuple(FORMATS)
 
@@ -80,24 +80,24 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
     written = write_reports(report, report_dir, chosen, fail_on=failing_verdicts)
     emit_github(report, failing_verdicts)  # annotations and a job summary, only inside GitHub Actions
     if not quiet:
-        click.echo(text.render(report), nl=False)
+        echo(text.render(report), nl=False)
         for path in written:
-            click.echo(f"report: {path}")
+            echo(f"report: {path}")
     if save_archive:
         _save_evidence(report, settings, quiet)
     if pre_publication and not quiet:
         for ref in unquoted_references(config):
-            click.echo(f"warning: {config.path}:{ref.line}: reference {ref.id} has no quote: only its "
+            echo(f"warning: {config.path}:{ref.line}: reference {ref.id} has no quote: only its "
                        "reachability is checked, not what it says", err=True)
     empty = uncited_documents(report)
     refused = pre_publication and not allow_empty
     if not quiet:
         for document in empty:
-            click.echo(f"warning: {document}: no citation found in this document"
+            echo(f"warning: {document}: no citation found in this document"
                        + ("; the pre-publication gate fails (--allow-empty lets it pass)" if refused else ""), err=True)
     step = None if quiet else fill_placeholders(report, references, state_dir)
     if step:
-        click.echo(step)
+        echo(step)
     failing = report.failing(failing_verdicts)
     sys.exit(1 if failing or (refused and empty) else 0)
 
@@ -132,11 +132,11 @@ def extract(paths: tuple[Path, ...], as_json: bool) -> None:
     """Print every citation found in the documents: where, anchor text, URL."""
     _, citations = extract_documents(list(paths))
     if as_json:
-        click.echo(json.dumps([{**c.to_json(), "text": redact(c.text), "url": redact(c.url)} for c in citations],
+        echo(json.dumps([{**c.to_json(), "text": redact(c.text), "url": redact(c.url)} for c in citations],
                               indent=2, ensure_ascii=False))
         return
     for c in citations:
-        click.echo(f"{c.where}\t{redact(c.text)}\t{redact(c.url)}")
+        echo(f"{c.where}\t{redact(c.text)}\t{redact(c.url)}")
 
 
 def _save_evidence(report: RunReport, settings: Settings, quiet: bool) -> None:
@@ -151,6 +151,6 @@ def _save_evidence(report: RunReport, settings: Settings, quiet: bool) -> None:
     outcomes = save_page_now(urls, session=new_session(), endpoints=endpoints, access_key=key, secret=secret)
     if not quiet:
         counts = Counter(o.status for o in outcomes.values())
-        click.echo("save page now: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        echo("save page now: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
                                         or "nothing to save"))
 

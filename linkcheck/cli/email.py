@@ -12,10 +12,11 @@ from ..config import Config
 from ..model import HISTORY_MISSING
 from ..notify.digest import Digest, build_digest
 from ..notify.email import USER_ENV, SendError, build_message, email_options, send, write_eml
+from ..printable import printable
 from ..store import last_report_path
 from ..times import format_time, parse_time, utc_now
 from . import main
-from .options import boundary, duration, load, open_history, split, state_options
+from .options import boundary, duration, echo, load, open_history, split, state_options
 
 __all__ = ["SendFailed", "email_command"]
 
@@ -30,6 +31,9 @@ class SendFailed(click.ClickException):
     """Sending failed after the .eml was written: exit status 1, kept apart from usage errors (2)."""
 
     exit_code = 1
+
+    def format_message(self) -> str:
+        return printable(self.message)  # it quotes the server's answer
 
 
 def _title(config: Config) -> str:
@@ -92,12 +96,12 @@ def email_command(to: tuple[str, ...], since: float, dry_run: bool, sender: str 
     message = build_message(digest, sender or options.sender or login or "linkcheck@localhost", recipients,
                             options.subject_prefix)
     path = write_eml(message, report_dir / f"email-{now[:10]}.eml")
-    click.echo(f"{message['Subject']}\nwritten: {path}")
+    echo(f"{message['Subject']}\nwritten: {path}")
     if dry_run:
-        click.echo("dry run: nothing sent")
+        echo("dry run: nothing sent")
         return
     try:
         send(message, smtp)
     except SendError as exc:
         raise SendFailed(f"{exc} (the message is kept in {path})") from None
-    click.echo(f"sent to {', '.join(recipients)} via {smtp.host}:{smtp.port}")
+    echo(f"sent to {', '.join(recipients)} via {smtp.host}:{smtp.port}")

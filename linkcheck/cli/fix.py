@@ -14,7 +14,7 @@ from ..model import RunReport, Verdict
 from ..pipeline import run_check
 from ..redact import is_redacted
 from . import main
-from .options import Progress, boundary, in_ci, load, state
+from .options import Progress, boundary, echo, in_ci, load, state
 
 __all__ = ["fix"]
 
@@ -101,7 +101,7 @@ def fix(paths: tuple[Path, ...], write: bool, robust: bool, references: Path | N
     for document, planned in sorted(by_document.items()):
         if Path(document).suffix.lower() not in _MARKDOWN | _HTML:
             for line in instructions(planned):
-                click.echo(f"by hand: {line}", err=True)
+                echo(f"by hand: {line}", err=True)
             by_hand += len(planned)
             continue
         path = Path(document)
@@ -109,29 +109,29 @@ def fix(paths: tuple[Path, ...], write: bool, robust: bool, references: Path | N
         markdown = path.suffix.lower() in _MARKDOWN
         fixed = fix_markdown(before, planned) if markdown else fix_html(before, planned, versions)
         if fixed.text != before:
-            click.echo(unified_diff(document, before, fixed.text), nl=False)
+            echo(unified_diff(document, before, fixed.text), nl=False, keep_cr=True)
             changed.append((path, fixed.text))
         links, annotated = links + fixed.links, annotated + fixed.annotated
         for edit, why in fixed.skipped:
-            click.echo(f"by hand: {edit.location}: not changed, {why}: link {edit.text!r} to {edit.new_url} "
+            echo(f"by hand: {edit.location}: not changed, {why}: link {edit.text!r} to {edit.new_url} "
                        f"instead of {edit.old_url}", err=True)
         by_hand += len(fixed.skipped)
     unknown = sum(len(r.citations) for r in report.results if r.verdict is Verdict.PLACEHOLDER and not r.suggested_url)
     if unknown:
-        click.echo(f"note: {unknown} placeholder link(s) have no known source yet: add a url to their "
+        echo(f"note: {unknown} placeholder link(s) have no known source yet: add a url to their "
                    "reference in the references file", err=True)
     if robust and not write:
-        click.echo("note: Robust Links attributes are added by --apply, from the snapshots that run keeps", err=True)
+        echo("note: Robust Links attributes are added by --apply, from the snapshots that run keeps", err=True)
     elif robust and not versions:
-        click.echo("note: no archived copy is known for any link: no Robust Links attributes to add", err=True)
+        echo("note: no archived copy is known for any link: no Robust Links attributes to add", err=True)
     for ref_id, url in moved.items():
-        click.echo(f"{config.path}: reference {ref_id} moved: its url becomes {url}", err=True)
+        echo(f"{config.path}: reference {ref_id} moved: its url becomes {url}", err=True)
     if not changed and not by_hand and not moved:
-        click.echo("nothing to fix", err=True)
+        echo("nothing to fix", err=True)
         sys.exit(0)
     where = f"{len(changed)} document(s)" + (f" (and Robust Links on {annotated} link(s))" if annotated else "")
     if not write:
-        click.echo(f"{links} link(s) to fix in {where}; run `linkcheck fix --apply` to write them"
+        echo(f"{links} link(s) to fix in {where}; run `linkcheck fix --apply` to write them"
                    + (f"; {by_hand} change(s) to make by hand" if by_hand else ""), err=True)
         sys.exit(1)
     for path, text in changed:
@@ -140,7 +140,7 @@ def fix(paths: tuple[Path, ...], write: bool, robust: bool, references: Path | N
         from ..refs import replace_urls  # ruamel, only when the register changes
         updated = replace_urls(config.path, moved)
         if updated:
-            click.echo(f"updated the url of {len(updated)} reference(s) in {config.path}", err=True)
-    click.echo(f"fixed {links} link(s) in {where}; run `linkcheck check` again to confirm"
+            echo(f"updated the url of {len(updated)} reference(s) in {config.path}", err=True)
+    echo(f"fixed {links} link(s) in {where}; run `linkcheck check` again to confirm"
                + (f"; {by_hand} change(s) left to make by hand (listed above)" if by_hand else ""), err=True)
     sys.exit(1 if by_hand else 0)

@@ -15,11 +15,12 @@ from ..config import Config, default_config, load_config
 from ..errors import LinkcheckError
 from ..history import History
 from ..model import Verdict
+from ..printable import printable
 from ..store import history_path
 from ..times import format_time
 
-__all__ = ["InputProblem", "Progress", "boundary", "duration", "in_ci", "instant", "load", "open_history", "split",
-           "state", "state_options", "verdicts"]
+__all__ = ["InputProblem", "Progress", "boundary", "duration", "echo", "in_ci", "instant", "load", "open_history",
+           "split", "state", "state_options", "verdicts"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,6 +29,15 @@ class InputProblem(click.ClickException):
     """A LinkcheckError at the boundary: one line, exit status 2, no traceback."""
 
     exit_code = 2
+
+    def format_message(self) -> str:
+        return printable(self.message)  # it may quote a file name or a document's text
+
+
+def echo(message: str = "", *, err: bool = False, nl: bool = True, keep_cr: bool = False) -> None:
+    """click.echo for text that may hold what a document or a server wrote: control characters are
+    printed as `\\x1b`, so they cannot retitle, clear or recolour the terminal (`keep_cr` for diffs)."""
+    click.echo(printable(message, keep_cr=keep_cr), err=err, nl=nl)
 
 
 def boundary(func: F) -> F:

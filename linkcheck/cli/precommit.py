@@ -13,7 +13,7 @@ from ..model import Verdict
 from ..pipeline import run_check
 from ..reports import text
 from . import main
-from .options import boundary, load, verdicts
+from .options import boundary, echo, load, verdicts
 
 __all__ = ["pre_commit", "submissions"]
 
@@ -49,14 +49,14 @@ def pre_commit(files: tuple[Path, ...], references: Path | None, allow_private: 
                              "lists (give --references FILE)")
     documents = submissions(files, config)
     if not documents:
-        click.echo(f"linkcheck: none of the {len(files)} file(s) is a document of {config.path}; nothing to check")
+        echo(f"linkcheck: none of the {len(files)} file(s) is a document of {config.path}; nothing to check")
         return
     settings = config.settings.replace(allow_private=allow_private)
     # No state dir: the run keeps nothing (no history, no WARC files) and writes no report.
     report = asyncio.run(run_check(config, documents, settings=settings, state_dir=None, archive=False))
-    click.echo(text.render(report), nl=False)
+    echo(text.render(report), nl=False)
     for ref in unquoted_references(config):
-        click.echo(f"warning: {config.path}:{ref.line}: reference {ref.id} has no quote: only its "
+        echo(f"warning: {config.path}:{ref.line}: reference {ref.id} has no quote: only its "
                    "reachability is checked, not what it says", err=True)
     failing = report.failing(fail_on if fail_on is not None else frozenset(Verdict(v) for v in PRE_PUBLICATION_FAIL_ON))
     sys.exit(1 if failing else 0)

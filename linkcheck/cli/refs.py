@@ -13,7 +13,7 @@ from ..pipeline import extract_documents
 from ..redact import redact
 from ..refs import SyncPlan, apply_sync, fetch_titles, init_register, plan_sync
 from . import main
-from .options import boundary
+from .options import boundary, echo
 
 __all__ = ["init", "refs"]
 
@@ -63,29 +63,29 @@ def sync(paths: tuple[Path, ...], references: Path | None, check_only: bool, no_
     plan = plan_sync(path.read_text(encoding="utf-8"), citations, where=str(path))
     if check_only:
         if plan.in_step:
-            click.echo(f"{path} is in step with the documents ({plan.unchanged} references cited)")
+            echo(f"{path} is in step with the documents ({plan.unchanged} references cited)")
             return
-        click.echo(f"{path} is out of step with the documents:")
+        echo(f"{path} is out of step with the documents:")
         for new in plan.added:
             cited = f'  (cited as "{new.cited_as}")' if new.cited_as else ""
-            click.echo(f"  not registered: {redact(new.url or '')}{cited}")
+            echo(f"  not registered: {redact(new.url or '')}{cited}")
         for ref_id in plan.uncited:
-            click.echo(f"  cited nowhere:  {ref_id}")
-        click.echo("run `linkcheck refs sync` to register the new sources; remove uncited entries by hand")
+            echo(f"  cited nowhere:  {ref_id}")
+        echo("run `linkcheck refs sync` to register the new sources; remove uncited entries by hand")
         sys.exit(1)
     titles = _titles(plan, config.settings.replace(allow_private=allow_private), not no_titles)
     apply_sync(path, plan, titles)
     if plan.added:
-        click.echo(f"added {_count(len(plan.added))} to {path}:")
+        echo(f"added {_count(len(plan.added))} to {path}:")
         for new in plan.added:
             title = titles.get(new.url or "")
-            click.echo(f"  {new.id}  {redact(new.url or '')}" + (f'  "{title}"' if title else ""))
+            echo(f"  {new.id}  {redact(new.url or '')}" + (f'  "{title}"' if title else ""))
     if plan.uncited:
-        click.echo("cited by no document (kept; remove by hand if no longer needed):")
+        echo("cited by no document (kept; remove by hand if no longer needed):")
         for ref_id in plan.uncited:
-            click.echo(f"  {ref_id}")
+            echo(f"  {ref_id}")
     if plan.in_step:
-        click.echo(f"{path} is in step with the documents ({plan.unchanged} references cited)")
+        echo(f"{path} is in step with the documents ({plan.unchanged} references cited)")
 
 
 @main.command()
@@ -106,8 +106,8 @@ def init(paths: tuple[Path, ...], references: Path | None, no_titles: bool, allo
     titles = _titles(plan, Settings().replace(allow_private=allow_private), not no_titles)
     init_register(path, list(paths), citations, titles=titles)
     missing = sum(1 for new in plan.added if new.url is None)
-    click.echo(f"wrote {path}: {_count(len(plan.added))}, {missing} of them still without a URL")
-    click.echo("next:")
+    echo(f"wrote {path}: {_count(len(plan.added))}, {missing} of them still without a URL")
+    echo("next:")
     steps = [
         "fill in `url:` where it is missing, and add a `quote:` to each reference: "
         "words the source must still hold",
@@ -118,4 +118,4 @@ def init(paths: tuple[Path, ...], references: Path | None, no_titles: bool, allo
         "(`--check` fails a CI job when the register is out of step)",
     ]
     for number, step in enumerate(steps, 1):
-        click.echo(f"  {number}. {step}")
+        echo(f"  {number}. {step}")

@@ -12,7 +12,7 @@ from ..model import RunReport, Verdict
 from ..reports import FORMATS, text, write_reports
 from ..store import last_report_path
 from . import main
-from .options import boundary, load, split, state, state_options, verdicts
+from .options import boundary, echo, load, split, state, state_options, verdicts
 
 
 @main.command()
@@ -44,7 +44,7 @@ def report(report_dir: Path, formats: tuple[str, ...], fail_on: frozenset[Verdic
     failing_verdicts = fail_on if fail_on is not None else frozenset(Verdict(v) for v in config.settings.fail_on)
     written = write_reports(last, report_dir, chosen, fail_on=failing_verdicts)
     if not quiet:
-        click.echo(text.render(last), nl=False)
+        echo(text.render(last), nl=False)
         for written_path in written:
-            click.echo(f"report: {written_path}")
+            echo(f"report: {written_path}")
     sys.exit(1 if last.failing(failing_verdicts) else 0)

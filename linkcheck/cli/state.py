@@ -15,7 +15,7 @@ from ..store import archive_dir, last_report_path
 from ..times import format_time, parse_time, utc_now
 from ..urls import normalise, redact
 from . import main
-from .options import boundary, duration, instant, open_history, state_options
+from .options import boundary, duration, echo, instant, open_history, state_options
 
 
 @main.group()
@@ -33,10 +33,10 @@ def archive_list(url: str | None, references: Path | None, state_dir: Path | Non
     with history:
         rows = history.snapshots(redact(normalise(url)) if url else None)
     if not rows:
-        click.echo("no snapshots" + (f" of {url}" if url else ""))
+        echo("no snapshots" + (f" of {url}" if url else ""))
     for row in rows:
         marks = ",".join(m for m, on in (("baseline", row.baseline), ("revisit", row.revisit)) if on)
-        click.echo(f"{row.time}  {row.status}  {row.sha256[:12]}  {row.warc}@{row.offset}  {row.url}"
+        echo(f"{row.time}  {row.status}  {row.sha256[:12]}  {row.warc}@{row.offset}  {row.url}"
                    + (f"  [{marks}]" if marks else ""))
 
 
@@ -58,12 +58,12 @@ def archive_show(url: str, at: str | None, mode: str, references: Path | None, s
     if source is None:
         raise LinkcheckError(f"{url}: the snapshot's original record is no longer in the archive")
     stored = read_capture(archive_dir(state), source.warc, source.offset)
-    click.echo(f"{row.url}  captured {row.time}  HTTP {row.status}  sha256 {row.sha256}", err=True)
+    echo(f"{row.url}  captured {row.time}  HTTP {row.status}  sha256 {row.sha256}", err=True)
     if mode == "raw":
         click.echo(stored.body, nl=False)  # bytes go to the binary stream untouched
         return
     content_type = next((v for k, v in stored.headers if k.lower() == "content-type"), "")
-    click.echo(content.main_text(stored.body, content_type))
+    echo(content.main_text(stored.body, content_type))
 
 
 @archive.command("export")
@@ -78,7 +78,7 @@ def archive_export(dest: Path, references: Path | None, state_dir: Path | None) 
         originals = [history.original_for(r.sha256) for r in rows if r.revisit]
     records = list(dict.fromkeys((r.warc, r.offset) for r in [*rows, *(o for o in originals if o)]))
     count = export(archive_dir(state), records, dest)
-    click.echo(f"{count} captures written to {dest}")
+    echo(f"{count} captures written to {dest}")
 
 
 @archive.command("prune")
@@ -105,12 +105,12 @@ def archive_prune(keep_runs: int | None, older_than: float | None, dry_run: bool
             repoint_report(last_report_path(state), plan)
     verb = "would drop" if dry_run else "dropped"
     for item in plan.dropped:
-        click.echo(f"{verb}  {item.time}  {item.url}  {item.warc}@{item.offset}")
+        echo(f"{verb}  {item.time}  {item.url}  {item.warc}@{item.offset}")
     rewritten = len(plan.files) - plan.files_removed
-    click.echo(f"{verb} {len(plan.dropped)} captures ({rewritten} WARC files rewritten, {plan.files_removed} "
+    echo(f"{verb} {len(plan.dropped)} captures ({rewritten} WARC files rewritten, {plan.files_removed} "
                f"removed): {plan.bytes_freed} bytes {'would be ' if dry_run else ''}freed")
     if plan.kept:
-        click.echo("kept though old: " + ", ".join(f"{n} {why}" for why, n in sorted(plan.kept.items())))
+        echo("kept though old: " + ", ".join(f"{n} {why}" for why, n in sorted(plan.kept.items())))
 
 
 @main.command()
@@ -131,9 +131,9 @@ def accept(url: str | None, all_urls: bool, references: Path | None, state_dir: 
     for item in accepted:
         if item in missing:
             # The new baseline is taken, but that is not what this URL needs.
-            click.echo(f"{item}: the quote is missing, which accepting a snapshot cannot fix: {QUOTE_ADVICE}")
+            echo(f"{item}: the quote is missing, which accepting a snapshot cannot fix: {QUOTE_ADVICE}")
         else:
-            click.echo(f"accepted {item}")
+            echo(f"accepted {item}")
 
 
 @main.command("history")
@@ -149,4 +149,4 @@ def history_command(url: str, references: Path | None, state_dir: Path | None) -
         raise LinkcheckError(f"{url}: not in the history")
     for row in rows:
         status = row.http_status if row.http_status is not None else "-"
-        click.echo(f"{row.time}  {row.verdict:<11} {row.reason:<18} {status}  {row.detail}")
+        echo(f"{row.time}  {row.verdict:<11} {row.reason:<18} {status}  {row.detail}")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from ..model import HISTORY_NOTE, Citation, Result, RunReport, Verdict
+from ..printable import printable
 from . import markdown
 
 __all__ = ["annotations", "emit_github", "escape_data", "escape_property", "step_summary"]
@@ -14,7 +15,7 @@ __all__ = ["annotations", "emit_github", "escape_data", "escape_property", "step
 
 def escape_data(text: str) -> str:
     """A workflow command's message, as the runner unescapes it (`%` first, or it would double)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..model import HISTORY_NOTE, Result, RunReport, Verdict
+from ..printable import printable
 from .notes import StandIns, stand_ins, uncited
 
 __all__ = ["render"]
@@ -44,4 +45,4 @@ def render(report: RunReport) -> str:
         lines += ["", f"<details><summary>{ok} ok</summary>", ""]
         lines += [f"- {_cell(r.url)}" for r in report.results if r.verdict is Verdict.OK]
         lines += ["", "</details>"]
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..model import HISTORY_NOTE, Result, RunReport, Verdict
+from ..printable import printable
 from .notes import StandIns, stand_ins, uncited
 
 __all__ = ["render", "render_result"]
@@ -37,4 +38,4 @@ def render(report: RunReport, *, show_ok: bool = False) -> str:
         lines.append(f"{verdict.upper()} ({len(group)})")
         for result in group:
             lines.extend(render_result(result, behind))
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")
