@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from . import doi, evidence, fragments
 from .model import ErrorKind, FetchOutcome, Reason, Target, Verdict
+from .urls import odd_ipv4_detail
 
 # What to do about a missing quote: it lives in the register, so accepting a snapshot cannot help.
 QUOTE_ADVICE = "update the `quote:` in references.yaml to what the source says now, or restore the cited text"
@@ -298,7 +299,8 @@ def placeholder(target: Target, reason: Reason) -> Judgement:
     raw = target.url
     if reason is Reason.INVALID_URL:
         guess = _did_you_mean(raw)
-        what = f"not a usable URL: {raw!r}" + (f" (did you mean {guess}?)" if guess else "")
+        why = odd_ipv4_detail(raw) or (f"did you mean {guess}?" if guess else "")
+        what = f"not a usable URL: {raw!r}" + (f" ({why})" if why else "")
     elif raw in ("", "#"):
         what = "placeholder link with no target" if raw == "" else "placeholder link '#'"
     else:

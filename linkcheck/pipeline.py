@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import unquote, urljoin
+from urllib.parse import urljoin
 
 from aiohttp.abc import AbstractResolver
 
@@ -22,6 +22,7 @@ from .errors import InputError
 from .extract import extract_file, find_documents
 from .fetch import Clock, Fetcher
 from .history import CachedResult, reuse_note
+from .localfile import judge_local
 from .model import (
     HISTORY_MISSING,
     Citation,
@@ -125,21 +126,12 @@ def _prejudge(targets: Sequence[Target], gate: Gate,
                 "or write the full URL"))
             continue
         url = _fetch_url(target, doi_resolver)
-        pre = _local_file(url) if is_relative(url) else gate.precheck(url)
+        pre = judge_local(target) if is_relative(url) else gate.precheck(url)
         if pre is not None:
             judged[i] = _result(target, classify.Judgement(*pre))
             continue
         to_fetch.setdefault(split_fragment(url)[0], []).append(i)
     return judged, to_fetch
-
-
-def _local_file(path: str) -> tuple[Verdict, Reason, str]:
-    """A relative link names a file beside the document: there or not, it is never fetched."""
-    local = Path(unquote(path.split("#", 1)[0].split("?", 1)[0]))
-    if local.exists():
-        return Verdict.SKIPPED, Reason.LOCAL_FILE, f"a local file ({local}); not fetched"
-    return (Verdict.BROKEN, Reason.FILE_MISSING,
-            f"no such local file: {local} (if it is meant as a web address, begin it with https://)")
 
 
 def _root_relative(target: Target) -> bool:

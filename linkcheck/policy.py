@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 from .model import Reason, Verdict
 from .urls import without_userinfo
 
-__all__ = ["AddressPolicy", "Gate", "ip_is_public", "literal_ip"]
+__all__ = ["AddressPolicy", "Gate", "embedded_ipv4", "ip_is_public", "literal_ip"]
 
 _FETCHABLE = ("http", "https")
 _EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
@@ -30,14 +30,37 @@ def literal_ip(host: str) -> IPAddress | None:
         return None
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")          # RFC 6052: the IPv4 address in the last 32 bits
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: a network's own translator
+_COMPATIBLE = ipaddress.IPv6Network("::/96")            # deprecated IPv4-compatible ::a.b.c.d
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 transition form leads to: IPv4-mapped and -compatible, NAT64,
+    6to4, and Teredo (its server, and its client, which the address holds XOR-obfuscated)."""
+    if ip.ipv4_mapped is not None:
+        return (ip.ipv4_mapped,)
+    if ip in _NAT64 or (ip in _COMPATIBLE and int(ip) > 1):  # :: and ::1 are no IPv4 address
+        return (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),)
+    if ip.sixtofour is not None:
+        return (ip.sixtofour,)
+    if ip.teredo is not None:
+        return ip.teredo
+    return ()
+
+
 def ip_is_public(ip: IPAddress) -> bool:
     """True only for globally routable unicast addresses.
 
     Loopback, private, link-local (169.254.169.254 serves cloud credentials), multicast,
-    reserved and documentation ranges are refused; an IPv4-mapped IPv6 address is judged by
-    the IPv4 address it carries."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    reserved and documentation ranges are refused; an IPv6 address that embeds an IPv4 address
+    (`64:ff9b::a9fe:a9fe` reaches 169.254.169.254 through NAT64) is judged by what it embeds."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return False
+        embedded = embedded_ipv4(ip)
+        if embedded:
+            return all(ip_is_public(v4) for v4 in embedded)
     return ip.is_global and not ip.is_multicast
 
 

@@ -10,8 +10,8 @@ from .model import Reason
 from .redact import REDACTED, has_secret, redact, shareable
 
 __all__ = ["REDACTED", "RESERVED_HOSTS", "RESERVED_SUFFIXES", "has_secret", "host_is_usable", "host_of", "is_mangled",
-           "is_relative", "is_root_relative", "normalise", "placeholder_reason", "redact", "shareable",
-           "split_fragment", "without_userinfo"]
+           "is_odd_ipv4", "is_relative", "is_root_relative", "normalise", "odd_ipv4_detail", "placeholder_reason",
+           "redact", "shareable", "split_fragment", "without_userinfo"]
 
 # RFC 2606 / RFC 6761 names that can never be a published source.
 RESERVED_HOSTS = frozenset({"example.com", "example.org", "example.net", "localhost"})
@@ -156,6 +156,30 @@ def host_of(url: str) -> str:
         return ""
 
 
+# A host whose last label is a number is read as an IPv4 address, and URL parsers disagree on the
+# forms other than a.b.c.d: decimal `2852039166`, octal `0251.0376.0251.0376`, hex `0xa9fea9fe`,
+# short `169.254.43518` or `127.1` (each of these is 169.254.169.254 or 127.0.0.1 to someone).
+_NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+", re.I)
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
+def is_odd_ipv4(host: str) -> bool:
+    """An IPv4 address written any way but four decimal numbers (`0x7f.1`, `2130706433`, `127.1`)."""
+    host = host.rstrip(".")
+    return (":" not in host and all(_NUMERIC_LABEL.fullmatch(label) for label in host.split("."))
+            and _DOTTED_QUAD.fullmatch(host) is None)
+
+
+def odd_ipv4_detail(raw: str) -> str | None:
+    """Why a URL whose host is an IPv4 address in an odd form is refused, or None."""
+    host = host_of(raw.strip())
+    if not host or not is_odd_ipv4(host):
+        return None
+    return (f"its host {host} is an IPv4 address written in decimal, octal, hex or short form, which "
+            "programs read differently; write it as four decimal numbers, a.b.c.d")
+
+
 def _is_reserved_host(host: str) -> bool:
     host = host.rstrip(".").lower()
     return host in RESERVED_HOSTS or host.endswith(RESERVED_SUFFIXES)
@@ -193,4 +217,6 @@ def placeholder_reason(raw: str) -> Reason | None:
             return Reason.INVALID_URL
         if _is_reserved_host(host):
             return Reason.PLACEHOLDER
+        if is_odd_ipv4(host):
+            return Reason.INVALID_URL
     return None

@@ -370,7 +370,9 @@ def _doc(tmp_path: Path, urls: list[str]) -> Path:
     return doc
 
 
-async def test_relative_links_are_local_files_checked_on_disk(tmp_path: Path, clock: InstantClock) -> None:
+async def test_relative_links_are_local_files_checked_on_disk(tmp_path: Path, clock: InstantClock,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the repository: links are looked up only inside it
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "table 1.csv").write_text("a,b\n")
     (tmp_path / "sub").mkdir()
@@ -381,4 +383,4 @@ async def test_relative_links_are_local_files_checked_on_disk(tmp_path: Path, cl
     assert got == {"table%201.csv#row=2": ("skipped", "local_file"), "annex.pdf": ("broken", "file_missing"),
                    "www.ijmuk.org": ("placeholder", "invalid_url")}
     missing = next(r for r in report.results if r.url.endswith("annex.pdf"))
-    assert missing.url == str(tmp_path / "sub" / "annex.pdf") and "https://" in missing.detail
+    assert missing.url == "sub/annex.pdf" and "https://" in missing.detail
