@@ -3,14 +3,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import email
+import email.policy
 import gzip
 import os
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiosmtpd.controller import Controller
 from click.testing import CliRunner, Result
 
 from linkcheck.cli import main
@@ -81,23 +86,60 @@ async def site() -> AsyncIterator[tuple[Site, str]]:
         await server.close()
 
 
+class Inbox:
+    """aiosmtpd handler keeping every message it is sent, as the bytes that crossed the wire."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.messages.append(envelope.original_content or envelope.content)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    """A plain SMTP server on loopback."""
+    kept = Inbox()
+    with socket.socket() as probe:  # a free port: the controller checks it is up by connecting
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = Controller(kept, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield kept, port
+    finally:
+        controller.stop()
+
+
 async def cli(*args: str, env: dict[str, str] | None = None) -> Result:
     return await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env, catch_exceptions=False)
 
 
+def _mail(raw: bytes) -> bytes:
+    """A message as its reader sees it: raw, plus every part decoded (base64, quoted-printable)."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    parts = [str(part.get_content()) for part in message.walk() if part.get_content_maintype() == "text"]
+    return raw + "\n".join(parts).encode("utf-8")
+
+
 def _files(root: Path) -> dict[Path, bytes]:
-    """Every file under root as the bytes a reader could see: WARCs and gzip members inflated."""
+    """Every file under root as the bytes a reader could see: WARCs and gzip members inflated,
+    e-mail decoded."""
     found: dict[Path, bytes] = {}
     for path in root.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
-            found[path] = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+            found[path] = (gzip.decompress(data) if data[:2] == b"\x1f\x8b"
+                           else _mail(data) if path.suffix == ".eml" else data)
     return found
 
 
 async def test_the_password_reaches_the_server_and_no_output(site: tuple[Site, str], tmp_path: Path,
+                                                              inbox: tuple[Inbox, int],
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     served, host = site
+    mailbox, smtp_port = inbox
     monkeypatch.chdir(tmp_path)
     secret = "S3cretUser:S3cretPass"
     Path("doc.md").write_text(
@@ -111,7 +153,7 @@ async def test_the_password_reaches_the_server_and_no_output(site: tuple[Site, s
         "version: 1\ndocuments: [doc.md]\nsettings:\n"
         f"  archive_availability_url: http://{host}/wayback/available\n"
         f"  archive_save_url: http://{host}/save\n"
-        "  email: {to: [team@example.org]}\n"
+        f"  email: {{to: [team@example.org], host: 127.0.0.1, port: {smtp_port}, security: none}}\n"
         "references:\n  - id: registry\n    cited_as: the registry\n"
         f"    url: http://{secret}@{host}/private/registry?api_key=S3cretKey\n", encoding="utf-8")
     summary = tmp_path / "step-summary.md"
@@ -120,10 +162,12 @@ async def test_the_password_reaches_the_server_and_no_output(site: tuple[Site, s
                         "--state-dir", "state", "--save-archive", env=env)
     assert checked.exit_code == 1, checked.output
     emailed = await cli("email", "--dry-run", "--state-dir", "state", "--report-dir", "mail")
+    sent = await cli("email", "--state-dir", "state", "--report-dir", "mail-sent")
     extracted = await cli("extract", "doc.md")
     history = await cli("history", f"http://{host}/signed?token=S3cretTok&page=2", "--state-dir", "state")
     listing = await cli("archive", "list", "--state-dir", "state")
     assert emailed.exit_code == 0 and extracted.exit_code == 0 and history.exit_code == 0, emailed.output
+    assert sent.exit_code == 0 and len(mailbox.messages) == 1, sent.output
 
     # The requests used the real credentials.
     assert "Basic " + base64.b64encode(b"S3cretUser:S3cretPass").decode() in served.authorizations
@@ -132,12 +176,13 @@ async def test_the_password_reaches_the_server_and_no_output(site: tuple[Site, s
     assert any("X-Amz-Signature=S3cretSig0123" in q for q in served.queries)
 
     # Nothing anyone can read holds them: console, reports, summary, history, archive, e-mail.
-    produced = _files(tmp_path / "reports") | _files(tmp_path / "state") | _files(tmp_path / "mail")
+    produced = _files(tmp_path / "reports") | _files(tmp_path / "state") | _files(tmp_path / "mail") | _files(tmp_path / "mail-sent")
     produced[summary] = summary.read_bytes()
     assert {p.name for p in produced} >= {"report.json", "report.html", "junit.xml", "report.sarif", "report.md",
                                          "report.txt", "history.sqlite", "last-report.json", "step-summary.md"}
     assert any(p.name.endswith(".warc.gz") for p in produced) and any(p.suffix == ".eml" for p in produced)
-    outputs = {"check": checked.output, "email": emailed.output, "extract": extracted.output,
+    outputs = {"check": checked.output, "email": emailed.output + sent.output, "extract": extracted.output,
+               "e-mail as sent": _mail(mailbox.messages[0]).decode("utf-8", "replace"),
                "history": history.output, "archive list": listing.output, "archive lookups": repr(served.archive_asked)}
     leaks = [f"{where}: {s}" for where, text in outputs.items() for s in SECRETS if s in text]
     leaks += [f"{path}: {s}" for path, data in produced.items() for s in SECRETS if s.encode() in data]
