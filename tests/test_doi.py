@@ -13,7 +13,7 @@ from aiohttp import web as aioweb
 from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
 
-from linkcheck import doi
+from linkcheck import crossref, doi
 from linkcheck.classify import classify
 from linkcheck.cli import main
 from linkcheck.config import Config, Settings
@@ -277,3 +277,29 @@ def test_without_a_work_a_doi_is_judged_on_its_landing_page() -> None:
     assert (judgement.verdict, judgement.reason) == ("ok", "ok")
     assert judgement.detail == "HTTP 200: the DOI resolves to https://publisher.example.net/a/1"
     assert classify(Target("https://elsewhere.example.net/x"), outcome).verdict == "redirected"
+
+
+async def test_crossref_is_asked_once_per_doi_and_at_most_two_at_a_time() -> None:
+    asked: list[str] = []
+    now = busiest = 0
+
+    async def works(request: aioweb.Request) -> aioweb.Response:
+        nonlocal now, busiest
+        asked.append(request.match_info["doi"])
+        now += 1
+        busiest = max(busiest, now)
+        await asyncio.sleep(0.05)
+        now -= 1
+        return aioweb.json_response(WORKS["10.5555/plain"])
+
+    app = aioweb.Application()
+    app.router.add_get("/works/{doi:.+}", works)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        dois = [f"10.5555/w{i}" for i in range(6)] * 2
+        found = await crossref.lookup_works(dois, api=str(server.make_url("")), allow_private=True)
+    finally:
+        await server.close()
+    assert sorted(asked) == sorted(set(dois)) and busiest == 2
+    assert {w.title for w in found.values()} == {"A survey of cyber crime against British businesses"}
