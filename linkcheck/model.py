@@ -299,15 +299,15 @@ class Result:
 
     def __post_init__(self) -> None:
         # Every output (console, reports, history, archive index, e-mail) is built from results:
-        # masking credentials here, once, means no renderer can forget to.
-        for name in ("url", "final_url", "suggested_url", "archived_url", "detail"):
+        # masking credentials here, once, means no renderer can forget to. Only text holding an
+        # "@" or "=" can hold one: the rest (nearly every result) costs a few membership tests.
+        for name in _MASKED:
             value = getattr(self, name)
-            if value:
+            if value and ("@" in value or "=" in value):
                 object.__setattr__(self, name, redact(value))
-        if self.redirects:
-            object.__setattr__(self, "redirects", tuple(h if redact(h.url) == h.url else Hop(redact(h.url), h.status)
-                                                        for h in self.redirects))
-        if self.citations:
+        if any("@" in h.url or "=" in h.url for h in self.redirects):
+            object.__setattr__(self, "redirects", tuple(Hop(redact(h.url), h.status) for h in self.redirects))
+        if any("@" in c.url or "=" in c.url or "@" in c.text or "=" in c.text for c in self.citations):
             object.__setattr__(self, "citations", tuple(_redacted(c) for c in self.citations))
 
     def to_json(self) -> dict[str, Any]:
@@ -350,6 +350,9 @@ class Result:
             last_ok=data.get("last_ok"), trend=data.get("trend"), similarity=data.get("similarity"),
             changes=tuple(data.get("changes", ())),
             quotes=tuple((q["reference_id"], q["quote"], q["found"]) for q in data.get("quotes", ())))
+
+
+_MASKED = ("url", "final_url", "suggested_url", "archived_url", "detail")
 
 
 def _redacted(citation: Citation) -> Citation:

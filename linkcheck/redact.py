@@ -1,6 +1,7 @@
 """Credentials written into URLs (user info, token-like parameters), masked for every output."""
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ _PARAMETER = re.compile(rf"([?&;#]{_NAME}=)[^&;#\s\"'<>]*", re.IGNORECASE)
 _USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]{0,31}://)[^/?#\s\"'<>]*@", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=8192)  # one URL is redacted for its result, its citations, its history row
 def redact(text: str) -> str:
     """`text` (a URL, or prose holding URLs) with user names, passwords and token-like parameter
     values replaced by REDACTED. Idempotent; the request itself keeps using the real URL."""
