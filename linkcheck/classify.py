@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from . import doi, evidence, fragments
@@ -11,6 +12,9 @@ from .urls import odd_ipv4_detail
 
 # What to do about a missing quote: it lives in the register, so accepting a snapshot cannot help.
 QUOTE_ADVICE = "update the `quote:` in references.yaml to what the source says now, or restore the cited text"
+
+if TYPE_CHECKING:
+    from .reading import Reading
 
 __all__ = ["PERMANENT", "QUOTE_ADVICE", "TEMPORARY", "Comparison", "Judgement", "classify", "placeholder"]
 
@@ -91,7 +95,8 @@ def _permanent_destination(outcome: FetchOutcome) -> str | None:
     return outcome.final_url
 
 
-def _status(target: Target, outcome: FetchOutcome, comparison: Comparison | None) -> Judgement:
+def _status(target: Target, outcome: FetchOutcome, comparison: Comparison | None,
+            reading: Reading | None) -> Judgement:
     status = outcome.status
     assert status is not None
     accepted = target.reference.accept if target.reference and target.reference.accept else ()
@@ -128,7 +133,7 @@ def _status(target: Target, outcome: FetchOutcome, comparison: Comparison | None
         return Judgement(Verdict.BROKEN, Reason.HTTP_STATUS, f"HTTP {status} without a usable Location")
     if not 200 <= status < 300:
         return Judgement(Verdict.BROKEN, Reason.HTTP_STATUS, f"unexpected HTTP {status}")
-    return _reachable(target, outcome, comparison)
+    return _reachable(target, outcome, comparison, reading)
 
 
 def _short(text: str) -> str:
@@ -182,7 +187,8 @@ def _pdf_page(fragment: fragments.Fragment, comparison: Comparison | None) -> Ju
     return None
 
 
-def _reachable(target: Target, outcome: FetchOutcome, comparison: Comparison | None) -> Judgement:
+def _reachable(target: Target, outcome: FetchOutcome, comparison: Comparison | None,
+               reading: Reading | None) -> Judgement:
     """A 2xx answer: still not the evidence if it is a sign-in wall or a disguised 404, or lacks
     the cited fragment."""
     if target.embedded:
@@ -191,8 +197,13 @@ def _reachable(target: Target, outcome: FetchOutcome, comparison: Comparison | N
     fragment = fragments.parse(target.fragment, final)
     checkable = evidence.fragment_checkable(fragment.element)
     html = outcome.body if outcome.body and evidence.is_html(outcome.content_type) else None
-    page = (evidence.parse_page(html, outcome.content_type, anchors=checkable, sign_in=bool(outcome.hops))
-            if html else None)
+    if reading is not None and reading.unreadable:  # a reading budget reached: nothing can be said
+        return Judgement(Verdict.ERROR, Reason.UNREADABLE, reading.unreadable)
+    if reading is not None:
+        page = reading.page if html else None
+    else:
+        page = (evidence.parse_page(html, outcome.content_type, anchors=checkable, sign_in=bool(outcome.hops))
+                if html else None)
     if outcome.hops and evidence.sign_in_wall(outcome.url, final, page):
         return Judgement(Verdict.BLOCKED, Reason.AUTH_REQUIRED,
                          f"redirected to a sign-in page, {final}: a person with access must check it")
@@ -202,7 +213,7 @@ def _reachable(target: Target, outcome: FetchOutcome, comparison: Comparison | N
     phrase = evidence.soft_404_phrase(page) if page is not None else None
     if phrase:
         return Judgement(Verdict.BROKEN, Reason.SOFT_404, f"HTTP 200, but the page says {phrase!r}")
-    missing = _fragment(outcome, page, fragment.element) if checkable else _pdf_page(fragment, comparison)
+    missing = _fragment(outcome, page, fragment.element, reading) if checkable else _pdf_page(fragment, comparison)
     if missing is not None:
         return missing
     changed = _changed(comparison, fragment)
@@ -228,7 +239,8 @@ def _arrived(target: Target, outcome: FetchOutcome, note: str = "") -> Judgement
     return Judgement(Verdict.OK, Reason.OK, f"HTTP {outcome.status}{note}")
 
 
-def _fragment(outcome: FetchOutcome, page: evidence.Page | None, fragment: str) -> Judgement | None:
+def _fragment(outcome: FetchOutcome, page: evidence.Page | None, fragment: str,
+              reading: Reading | None) -> Judgement | None:
     """An element fragment is found, missing, or could not be looked for: never `ok` unseen."""
     if page is not None:
         if evidence.fragment_present(page, fragment):
@@ -240,7 +252,9 @@ def _fragment(outcome: FetchOutcome, page: evidence.Page | None, fragment: str) 
                          f"the page has no element with id or name {fragment!r}")
     media = outcome.content_type.split(";", 1)[0].strip().lower()
     if media == "application/pdf" and outcome.body:
-        return _pdf_destination(outcome, outcome.body, fragment)
+        names = reading.pdf_names if reading is not None else (
+            None if outcome.body_truncated else evidence.pdf_destinations(outcome.body))
+        return _pdf_destination(outcome, names, fragment)
     if not outcome.body:
         why = "the answer had no body"
     elif evidence.is_html(media):
@@ -250,9 +264,9 @@ def _fragment(outcome: FetchOutcome, page: evidence.Page | None, fragment: str) 
     return Judgement(Verdict.ERROR, Reason.UNREADABLE, f"#{fragment} could not be checked: {why}")
 
 
-def _pdf_destination(outcome: FetchOutcome, body: bytes, fragment: str) -> Judgement | None:
-    """`report.pdf#name` opens at the PDF's named destination `name`, when it has one."""
-    names = None if outcome.body_truncated else evidence.pdf_destinations(body)
+def _pdf_destination(outcome: FetchOutcome, names: frozenset[str] | None, fragment: str) -> Judgement | None:
+    """`report.pdf#name` opens at the PDF's named destination `name`, when it has one (`names`:
+    None when the PDF could not be opened)."""
     if names is None:
         why = ("the PDF was cut at the size cap" if outcome.body_truncated
                else "the PDF could not be opened (damaged, or encrypted with a password)")
@@ -281,12 +295,13 @@ def _with_work(target: Target, judgement: Judgement, work: doi.Work | None) -> J
 
 
 def classify(target: Target, outcome: FetchOutcome, comparison: Comparison | None = None,
-             work: doi.Work | None = None) -> Judgement:
+             work: doi.Work | None = None, reading: Reading | None = None) -> Judgement:
     """The verdict on a fetched target. Pure: everything it needs is in its arguments
-    (`work`: what Crossref says of the target's DOI, when it is one)."""
+    (`work`: what Crossref says of the target's DOI, when it is one; `reading`: what its body
+    says, read under the reading budgets)."""
     if outcome.error is not None:
         return _with_work(target, _error(outcome), work)
-    return _with_work(target, _status(target, outcome, comparison), work)
+    return _with_work(target, _status(target, outcome, comparison, reading), work)
 
 
 def _did_you_mean(raw: str) -> str | None:

@@ -47,6 +47,9 @@ class Settings:
     max_redirects: int = 10
     # Large enough for a full report PDF, small enough to bound memory.
     max_body_bytes: int = 32 * 1024 * 1024
+    # Bodies held at once across the whole run, read or waiting to be judged: bounds a run's memory
+    # whatever the pages (64 endless bodies would otherwise hold 64 times max_body_bytes).
+    max_bytes_in_flight: int = 128 * 1024 * 1024
     # Honour Retry-After, but never let one host stall a run for hours.
     retry_after_cap: float = 60.0
     # Verdicts meaning the evidence is gone or wrong; blocked/error are often transient.
@@ -55,6 +58,10 @@ class Settings:
     online_probe_hosts: tuple[str, ...] = ("www.wikipedia.org", "www.google.com", "www.cloudflare.com")
     # Text similarity below which a page counts as changed; 0.6 tolerates layout churn.
     drift_threshold: float = 0.6
+    # Reading one page (soft 404, fragment, quote, main text, drift) takes well under a second;
+    # past these the page is error/unreadable and the run goes on.
+    read_timeout: float = 30.0
+    read_max_bytes: int = 16 * 1024 * 1024
     # Free-form notification settings (host, port, security, from, to, subject_prefix).
     email: dict[str, Any] | None = None
     # Suggest an archived copy for broken and changed evidence (our replay server, else the
@@ -285,10 +292,13 @@ _SETTINGS: dict[str, _Check] = {
     "user_agent": _text,
     "max_redirects": _integer(0),
     "max_body_bytes": _integer(1),
+    "max_bytes_in_flight": _integer(1),
     "retry_after_cap": _number(lambda v: v >= 0, ">= 0"),
     "fail_on": _list_of(_verdict),
     "online_probe_hosts": _list_of(_text),
     "drift_threshold": _number(lambda v: 0 <= v <= 1, "between 0 and 1"),
+    "read_timeout": _number(lambda v: v > 0, "> 0"),
+    "read_max_bytes": _integer(1),
     "email": _mapping,
     "archive_lookup": _boolean,
     "archive_availability_url": _text,

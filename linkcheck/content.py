@@ -80,6 +80,7 @@ _CALENDAR = frozenset(  # not "sat" or "sun": those are common words
 )
 _DIFF_ENTRY = 120
 _DIFF_GAP = 3  # shorter runs of common words ("and the") do not split a change
+_DIFF_WORDS = 5000  # words a side matched between the common start and end; the report shows ten changes
 
 
 def _media_type(content_type: str) -> tuple[str, str | None]:
@@ -378,16 +379,26 @@ def word_diff(baseline: str, current: str, limit: int = 10) -> tuple[str, ...]:
 
     Words are compared after `normalise_text`, so a retyped quote mark is not a change,
     but shown as written; numbers are not masked, since a changed figure is the news.
-    At most `limit` entries of at most 120 characters each.
+    At most `limit` entries of at most 120 characters each. Bounded: the common start and
+    end are set aside in one pass, and of the stretch between, at most `_DIFF_WORDS` words a
+    side are matched, with difflib's junk heuristic on, so a page of one word repeated
+    costs what any page of its length costs.
     """
     old, new = baseline.split(), current.split()
-    matcher = difflib.SequenceMatcher(
-        None, [normalise_text(w) for w in old], [normalise_text(w) for w in new], autojunk=False
-    )
+    a, b = [normalise_text(w) for w in old], [normalise_text(w) for w in new]
+    start, shortest = 0, min(len(a), len(b))
+    while start < shortest and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < shortest - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    a_stop, b_stop = min(len(a) - end, start + _DIFF_WORDS), min(len(b) - end, start + _DIFF_WORDS)
+    matcher = difflib.SequenceMatcher(None, a[start:a_stop], b[start:b_stop], autojunk=True)
     changes: list[tuple[int, int, int, int]] = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             continue
+        i1, i2, j1, j2 = i1 + start, i2 + start, j1 + start, j2 + start
         if changes and i1 - changes[-1][1] < _DIFF_GAP:  # a word or two in common: one change
             changes[-1] = (changes[-1][0], i2, changes[-1][2], j2)
         else:

@@ -23,6 +23,7 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from . import __version__
+from .budget import ByteBudget
 from .config import Settings
 from .evidence import is_html
 from .hosts import HostDown, HostScheduler, host_key
@@ -165,6 +166,8 @@ class Fetcher:
         self._session: aiohttp.ClientSession | None = None
         self._tls: ssl.SSLContext | None = None  # built on the first https URL: it costs a read of the trust store
         self.responses = 0  # HTTP answers received: proof that our own network works
+        # Bytes of bodies held at once, across every response of the run.
+        self.budget = ByteBudget(settings.max_bytes_in_flight)
 
     async def __aenter__(self) -> Fetcher:
         connector = aiohttp.TCPConnector(resolver=self.resolver, limit=self.settings.concurrency, limit_per_host=0,
@@ -184,14 +187,18 @@ class Fetcher:
         if self._session is not None:
             await self._session.close()
 
-    async def fetch(self, url: str, *, need_body: bool = True, peek: bool = True) -> FetchOutcome:
+    async def fetch(self, url: str, *, need_body: bool = True, peek: bool = True,
+                    hold: bool = False) -> FetchOutcome:
         """Fetch one URL (its fragment is ignored), retrying transient failures.
 
         `need_body`: keep the whole body (capped) as evidence; otherwise only an HTML page's
         first bytes are read, for the soft-404 check, unless `peek` is false (an embedded
         image or video: reachability is all that is judged). With `settings.head_first` and no
         body needed, the chain is first followed with HEAD, and again with GET when HEAD ends
-        anywhere but a non-HTML 2xx answer (an error, a loop, too many hops, a 405 ...)."""
+        anywhere but a non-HTML 2xx answer (an error, a loop, too many hops, a 405 ...).
+
+        Bodies are read within the run's byte budget. With `hold`, the body's bytes stay counted
+        until `release(outcome)`, so that pages waiting to be judged count too."""
         url, _ = split_fragment(url)
         attempt = 0
         while True:
@@ -199,10 +206,17 @@ class Fetcher:
             delay = retry_delay(outcome, attempt, self.settings.retries, self.settings.retry_after_cap, self.rng)
             if delay is not None and outcome.error in _UNANSWERED:
                 delay = None if self._hosts.is_down(host_key(urlsplit(url).hostname)) else delay
+            if delay is not None or not hold:  # an answer thrown away for a retry holds nothing
+                self.release(outcome)
             if delay is None:
                 return replace(outcome, attempts=attempt + 1)
             attempt += 1
             await self.clock.sleep(delay)
+
+    def release(self, outcome: FetchOutcome) -> None:
+        """The outcome's body is no longer held (it was judged): its bytes leave the budget."""
+        if outcome.body:
+            self.budget.give(len(outcome.body))
 
     async def _attempt(self, url: str, need_body: bool, peek: bool) -> FetchOutcome:
         """HEAD when the body is not wanted and the settings ask for it; servers lie on HEAD
@@ -308,7 +322,7 @@ class Fetcher:
                 if method == "GET":
                     limit = self._body_limit(resp.status, content_type, need_body, peek)
                     if limit:
-                        body, truncated = await _read_capped(resp, limit)
+                        body, truncated = await _read_capped(resp, limit, self.budget)
                     # Untyped: taken as a browser would (the stored headers stay as sent).
                     content_type = effective_type(content_type, body)
                 version = f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1"
@@ -344,13 +358,23 @@ class Fetcher:
         return 0
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-    """Read at most `limit` decoded bytes: a huge or decompression-bomb body costs no more."""
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int, budget: ByteBudget) -> tuple[bytes, bool]:
+    """Read at most `limit` decoded bytes within the run's byte budget: a huge, endless or
+    decompression-bomb body costs no more, and many at once no more than the budget. The chunks
+    are joined once, trimmed before they are kept. The bytes kept stay taken from the budget."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in resp.content.iter_chunked(_CHUNK):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            return b"".join(chunks)[:limit], True
-    return b"".join(chunks), False
+    try:
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            chunk = chunk[:limit - size] if size + len(chunk) > limit else chunk
+            await budget.take(len(chunk), chunks)
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                return b"".join(chunks), True
+        return b"".join(chunks), False
+    except BaseException:
+        budget.give(size)
+        raise
+    finally:
+        budget.finished(chunks)

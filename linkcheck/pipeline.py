@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 from aiohttp.abc import AbstractResolver
 
-from . import __version__, classify
+from . import __version__, classify, evidence, fragments
 from .collect import collect
 from .config import Config, Settings
 from .doi import Work, doi_of, doi_url
@@ -37,7 +37,8 @@ from .model import (
     Verdict,
 )
 from .policy import AddressPolicy, Gate, ip_is_public
-from .store import EvidenceStore, quote_comparison
+from .reading import Reader, Request
+from .store import EvidenceStore
 from .times import utc_now
 from .urls import is_relative, is_root_relative, placeholder_reason, split_fragment
 
@@ -86,6 +87,25 @@ def _result(target: Target, judgement: classify.Judgement, outcome: FetchOutcome
 
 def _wants_body(target: Target) -> bool:
     return bool(target.fragment or any(ref.quote for ref in target.references))
+
+
+def _reading_request(outcome: FetchOutcome, members: Sequence[Target], settings: Settings) -> Request:
+    """What to read in a 2xx body for the targets fetched with it: the soft-404 and sign-in signals
+    of an HTML page, its ids when an element fragment is cited, the quotes, text fragments and PDF
+    pages of the targets. Embedded images and media need no reading."""
+    if (outcome.body is None or outcome.status is None or not 200 <= outcome.status < 300
+            or all(t.embedded for t in members)):
+        return Request()
+    final = outcome.final_url or outcome.url
+    html = evidence.is_html(outcome.content_type)
+    cited = [fragments.parse(t.fragment, final) for t in members]
+    anchors = html and any(evidence.fragment_checkable(f.element) for f in cited)
+    texts = any(ref.quote for t in members for ref in t.references) or any(
+        f.texts or f.page is not None for f in cited)
+    pdf = outcome.content_type.split(";", 1)[0].strip().lower() == "application/pdf"
+    destinations = pdf and any(evidence.fragment_checkable(f.element) for f in cited)
+    return Request(outcome, tuple(members), page=html, anchors=anchors, texts=texts, destinations=destinations,
+                   threshold=settings.drift_threshold)
 
 
 def _order(result: Result) -> tuple[str, str, int]:
@@ -257,9 +277,26 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
         if progress:
             progress(done, total)
         works = _crossref(targets, to_fetch, settings, resolver, is_public)
+        reader = Reader(settings.read_timeout, settings.read_max_bytes)
         async with Fetcher(settings, resolver=resolver, clock=clock, is_public=is_public) as fetcher:
 
             errors: list[ErrorKind | None] = []  # of each fetch; an outcome itself is let go once judged
+
+            async def judge(outcome: FetchOutcome, members: list[int]) -> None:
+                snapshot = store.keep(outcome) if store else None
+                request = _reading_request(outcome, [targets[i] for i in members], settings)
+                if store is not None:
+                    request = store.drift_request(request, outcome, snapshot)
+                reading = await reader.read(request)  # once per URL, off the loop unless trivial
+                if store is not None:
+                    store.remember(outcome, reading)
+                known = await works if works is not None and any(doi_of(targets[i].url) for i in members) else {}
+                for k, i in enumerate(members):
+                    quoted = reading.comparison(k)
+                    comparison = store.compare(targets[i], outcome, quoted, reading) if store else quoted
+                    work = known.get(doi_of(targets[i].url) or "")
+                    judgement = classify.classify(targets[i], outcome, comparison, work, reading)
+                    judged[i] = note(_result(targets[i], judgement, outcome, snapshot, comparison))
 
             async def one(url: str, members: list[int]) -> None:
                 nonlocal done
@@ -272,19 +309,15 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                     # Embedded images and media are neither archived nor read: reaching them is the check.
                     linked = [i for i in members if not targets[i].embedded]
                     wants_body = (archive and bool(linked)) or any(_wants_body(targets[i]) for i in members)
-                    outcome = await fetcher.fetch(url, need_body=wants_body, peek=bool(linked))
+                    outcome = await fetcher.fetch(url, need_body=wants_body, peek=bool(linked), hold=True)
                     errors.append(outcome.error)
-                    # Judged only after the request that was waiting for this slot has gone out:
-                    # slots kept busy are what bounds a crawl, so sending comes before judging.
-                    await asyncio.sleep(0)
-                    snapshot = store.keep(outcome) if store else None
-                    known = await works if works is not None and any(doi_of(targets[i].url) for i in members) else {}
-                    for i in members:
-                        comparison = (store.compare(targets[i], outcome, snapshot) if store
-                                      else quote_comparison(targets[i], outcome))
-                        work = known.get(doi_of(targets[i].url) or "")
-                        judgement = classify.classify(targets[i], outcome, comparison, work)
-                        judged[i] = note(_result(targets[i], judgement, outcome, snapshot, comparison))
+                    try:
+                        # Judged only after the request that was waiting for this slot has gone out:
+                        # slots kept busy are what bounds a crawl, so sending comes before judging.
+                        await asyncio.sleep(0)
+                        await judge(outcome, members)
+                    finally:
+                        fetcher.release(outcome)  # its body leaves the run's byte budget
                 done += len(members)
                 if progress:
                     progress(done, total)

@@ -14,6 +14,7 @@ from .classify import Comparison
 from .files import write_atomic
 from .history import CachedResult, History, carried_trend, compute_trend, identity
 from .model import FetchOutcome, Reason, Result, RunReport, Snapshot, Target, Verdict
+from .reading import Reading, Request
 from .redact import redact
 from .reports import json as report_json
 
@@ -59,6 +60,7 @@ class EvidenceStore:
         self._recent: dict[tuple[str, str], list[tuple[str, str]]] = {}  # earlier verdicts, for trends
         self._unrecorded: list[Result] = []
         self._recorded: dict[int, Result] = {}  # by id(): what history holds, exactly as noted
+        self._drifting: dict[str, tuple[str | None, str, str]] = {}  # URL -> baseline time, its sha, this sha
 
     def __enter__(self) -> EvidenceStore:
         self.history = History(history_path(self.state_dir))
@@ -132,56 +134,58 @@ class EvidenceStore:
         self._db.add_snapshots(self._pending)
         self._pending.clear()
 
-    def compare(self, target: Target, outcome: FetchOutcome, snapshot: Snapshot | None) -> Comparison | None:
-        """Quote and drift checks for a page that answered 2xx; None when nothing to compare."""
-        quoted = quote_comparison(target, outcome)
+    def drift_request(self, request: Request, outcome: FetchOutcome, snapshot: Snapshot | None) -> Request:
+        """`request` with the drift check added when the page has a baseline with other bytes: the
+        baseline's main text (or its body, from the archive, when its text was never read) and
+        this body's text when an earlier run read the same bytes. Texts are cached by payload hash."""
+        url = redact(outcome.url)  # history knows URLs only as results show them
+        if (snapshot is None or url not in self._with_baseline or outcome.body is None
+                or outcome.status is None or not 200 <= outcome.status < 300):
+            return request
+        baseline = self._db.baseline(url)
+        if baseline is None or baseline.sha256 == snapshot.sha256:
+            return request
+        before = self._db.text_for(baseline.sha256)
+        body, content_type = None, ""
+        if before is None:
+            row = self._db.original_for(baseline.sha256)
+            if row is None:
+                return request
+            stored = read_capture(archive_dir(self.state_dir), row.warc, row.offset)
+            body = stored.body
+            content_type = dict((k.lower(), v) for k, v in stored.headers).get("content-type", "")
+        self._drifting[outcome.url] = (baseline.time, baseline.sha256, snapshot.sha256)
+        return replace(request, drift=True, text=self._db.text_for(snapshot.sha256), baseline_text=before,
+                       baseline_body=body, baseline_type=content_type, threshold=self.drift_threshold)
+
+    def remember(self, outcome: FetchOutcome, reading: Reading) -> None:
+        """Keep the main texts a drift reading extracted, so that no later run extracts them again."""
+        drift = self._drifting.get(outcome.url)
+        if drift is None or reading.unreadable:
+            return
+        _, before_sha, after_sha = drift
+        for sha, text in ((before_sha, reading.baseline_text), (after_sha, reading.text)):
+            if text is not None and self._db.text_for(sha) is None:
+                self._db.save_text(sha, text)
+
+    def compare(self, target: Target, outcome: FetchOutcome, quoted: Comparison | None,
+                reading: Reading) -> Comparison | None:
+        """Quote and drift checks for a page that answered 2xx; None when nothing to compare.
+        `quoted` is what `quote_comparison` found for the target, as the reading worked it out."""
         if outcome.status is None or not 200 <= outcome.status < 300 or outcome.body is None:
             return None
-        similarity, changes, baseline_time = self._drift(outcome, snapshot)
+        drift = self._drifting.get(outcome.url)
+        similarity = reading.similarity if drift is not None else None
         if quoted is None and similarity is None:
             return None
         quoted = quoted or Comparison()
         if similarity is not None and similarity < self.drift_threshold and quoted.unreadable is None:
-            why = content.why_unreadable(outcome.body, outcome.content_type, truncated=outcome.body_truncated)
-            quoted = replace(quoted, unreadable=why or None)
+            quoted = replace(quoted, unreadable=reading.drift_unreadable)
         kept = self._db.last_good_snapshot(redact(target.url)) if quoted.quote_found is False else None
         last_seen = kept[0].time if kept else None  # a good verdict means its quote was there
         return replace(quoted, quote_last_seen=last_seen, similarity=similarity, threshold=self.drift_threshold,
-                       baseline_time=baseline_time, changes=changes)
-
-    def _drift(self, outcome: FetchOutcome,
-               snapshot: Snapshot | None) -> tuple[float | None, tuple[str, ...], str | None]:
-        """Similarity of the page's main text to its baseline's; texts are extracted only when
-        the bytes differ, and cached by payload hash."""
-        if snapshot is None:
-            return None, (), None
-        url = redact(outcome.url)  # history knows URLs only as results show them
-        if url not in self._with_baseline:
-            return None, (), None
-        baseline = self._db.baseline(url)
-        if baseline is None or baseline.sha256 == snapshot.sha256:
-            return None, (), None
-        before = self._text(baseline.sha256)
-        after = self._text(snapshot.sha256, outcome.body, outcome.content_type)
-        if before is None or after is None:
-            return None, (), None
-        similarity = content.similarity(before, after)
-        changes = content.word_diff(before, after) if similarity < self.drift_threshold else ()
-        return similarity, changes, baseline.time
-
-    def _text(self, sha: str, body: bytes | None = None, content_type: str = "") -> str | None:
-        known = self._db.text_for(sha)
-        if known is not None:
-            return known
-        if body is None:
-            row = self._db.original_for(sha)
-            if row is None:
-                return None
-            stored = read_capture(archive_dir(self.state_dir), row.warc, row.offset)
-            body, content_type = stored.body, dict((k.lower(), v) for k, v in stored.headers).get("content-type", "")
-        text = content.main_text(body, content_type)
-        self._db.save_text(sha, text)
-        return text
+                       baseline_time=drift[0] if drift is not None and similarity is not None else None,
+                       changes=reading.changes if similarity is not None else ())
 
     # -- after classifying -------------------------------------------------------------------------
 
@@ -251,7 +255,8 @@ class EvidenceStore:
 def quote_comparison(target: Target, outcome: FetchOutcome) -> Comparison | None:
     """Whether a 2xx page still holds its reference's quote and its URL's text fragments, and how
     many pages a PDF cited at `#page=N` has; None when there is nothing to look for. When what was
-    looked for is not there, whether the text could be read at all."""
+    looked for is not there, whether the text could be read at all. It parses the body: the run
+    calls it through `reading.read_page`, in a worker, under the reading budgets."""
     quoted = [(ref.id, ref.quote) for ref in target.references if ref.quote]
     quote = quoted[0][1] if quoted else None
     body = outcome.body

@@ -66,11 +66,12 @@ def docx_bomb(inflated: int = 60 * 1024 * 1024) -> bytes:
 # --- Markdown and HTML: linear ------------------------------------------------------------
 
 def test_unclosed_anchors_in_markdown_extract_in_linear_time() -> None:
-    """1.2 MB of unclosed `<a href>` took over two minutes when each tag scanned ahead for `</a>`."""
+    """1.2 MB of unclosed `<a href>` took over two minutes when each tag scanned ahead for `</a>`.
+    Measured in CPU seconds of this process: a busy machine slows the clock, not the work."""
     text = unclosed_anchors(1_200_000)
-    started = time.perf_counter()
+    started = time.process_time()
     citations = extract_markdown(text, "hostile.md")
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(citations) == text.count("<a href")
     assert citations[7].url == "https://example.org/page/7" and citations[7].line == 8
     assert elapsed < 5, f"{elapsed:.1f} s"
@@ -89,18 +90,18 @@ def test_escaped_tag_in_text_does_not_swallow_the_following_links() -> None:
 
 def test_many_links_on_one_line_are_found_without_rescanning_it() -> None:
     text = " ".join(f"[t{i}](https://e.org/{i})" for i in range(20_000))
-    started = time.perf_counter()
+    started = time.process_time()
     citations = extract_markdown(text, "d")
     assert len(citations) == 20_000 and {c.line for c in citations} == {1}
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
 
 
 def test_reference_links_far_from_their_definition_stay_linear() -> None:
     text = "\n".join(f"[t{i}][r]" for i in range(20_000)) + "\n\n[r]: https://r.org/\n"
-    started = time.perf_counter()
+    started = time.process_time()
     citations = extract_markdown(text, "d")
     assert [c.line for c in citations[:3]] == [1, 2, 3] and citations[-1].line == 20_000
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
 
 
 def _doubling_ratio(extract: object, make: object) -> float:
@@ -114,15 +115,15 @@ def _doubling_ratio(extract: object, make: object) -> float:
             extract(source, "d")  # type: ignore[operator]
             best = min(best, time.process_time() - started)
         return best
-    return timed(16000) / max(timed(8000), 1e-6)
+    return timed(16000) / (timed(8000) + 0.005)  # the constant: a busy machine's jitter on small times
 
 
 @pytest.mark.parametrize("extract, make", [
     pytest.param(extract_markdown, lambda n: '<a href="https://e.org/x">t ' * n, id="markdown-unclosed"),
     pytest.param(extract_markdown, lambda n: "[x](https://e.org/y) " * n, id="markdown-links"),
     pytest.param(extract_html, lambda n: '<a href="https://e.org/x">t ' * n, id="html-unclosed"),
-    pytest.param(extract_text, lambda n: "see https://e.org/x, " * n, id="text"),
-    pytest.param(extract_text, lambda n: "https://e.org/x" + ")" * n, id="text-closers"),
+    pytest.param(extract_text, lambda n: "see https://e.org/x, " * (4 * n), id="text"),
+    pytest.param(extract_text, lambda n: "https://e.org/x" + ")" * (50 * n), id="text-closers"),
 ])
 def test_extraction_time_doubles_with_the_input(extract: object, make: object) -> None:
     assert _doubling_ratio(extract, make) < 3.5

@@ -1,0 +1,203 @@
+"""Reading a fetched body (soft 404, fragments, quotes, main text, drift) in a worker process,
+under a time and a size budget, so that no page can hold the crawl."""
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from . import content, evidence
+from .model import FetchOutcome, Target
+
+if TYPE_CHECKING:
+    from .classify import Comparison
+
+__all__ = ["INLINE_BYTES", "Reader", "Reading", "Request", "read_page"]
+
+# A body this small that needs only the soft-404 and fragment readings is read on the loop:
+# lxml parses it in about a millisecond, less than a trip to a worker costs.
+INLINE_BYTES = 64 * 1024
+# What one worker may map: far above any page within the size budget, far below what a
+# runaway parser would take from the machine.
+_WORKER_MEMORY = 2 * 1024 ** 3
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One answer and what to read in it; sent to a worker as is."""
+
+    outcome: FetchOutcome | None = None      # a 2xx answer with its body
+    targets: tuple[Target, ...] = ()         # cited at it: their quotes and fragments are looked for
+    page: bool = False                       # title and top headings: the soft-404 and sign-in signals
+    anchors: bool = False                    # every id and name: the fragments
+    texts: bool = False                      # some target has a quote, a text fragment or a PDF page
+    destinations: bool = False               # a PDF's named destinations: its `#name` fragments
+    drift: bool = False                      # main text, compared with the baseline's
+    text: str | None = None                  # the body's main text, when known from an earlier run
+    baseline_text: str | None = None
+    baseline_body: bytes | None = None       # when the baseline's text is not known yet
+    baseline_type: str = ""
+    threshold: float = content.DEFAULT_DRIFT_THRESHOLD
+
+    @property
+    def body(self) -> bytes:
+        return (self.outcome.body if self.outcome is not None else None) or b""
+
+    @property
+    def wanted(self) -> bool:
+        return self.outcome is not None and (self.page or self.anchors or self.texts or self.drift
+                                             or self.destinations)
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.baseline_body or b"")
+
+    @property
+    def light(self) -> bool:
+        """Cheap enough to read on the loop: a small page's headings and ids."""
+        return not (self.texts or self.drift or self.destinations) and len(self.body) <= INLINE_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a body says. `unreadable` names the budget reached (or why the body could not be
+    read); the other fields are then empty."""
+
+    page: evidence.Page | None = None
+    comparisons: tuple[Comparison | None, ...] = ()  # one for each target of the request, in order
+    pdf_names: frozenset[str] | None = None  # None: not asked for, or the PDF could not be opened
+    text: str | None = None
+    baseline_text: str | None = None
+    similarity: float | None = None
+    changes: tuple[str, ...] = ()
+    drift_unreadable: str | None = None  # why a drifted page's text may have been misread
+    unreadable: str | None = None
+
+    def comparison(self, index: int) -> Comparison | None:
+        return self.comparisons[index] if index < len(self.comparisons) else None
+
+
+def read_page(request: Request) -> Reading:
+    """Every reading of one body, in one place: a check added to evidence, content or the store's
+    `quote_comparison` runs here, in the worker, under the budgets, with no change to the crawl."""
+    outcome = request.outcome
+    if outcome is None or outcome.body is None:
+        return Reading()
+    page = None
+    if request.page or request.anchors:
+        page = evidence.parse_page(outcome.body, outcome.content_type, anchors=request.anchors,
+                                   sign_in=bool(outcome.hops))
+    names = None
+    if request.destinations and not outcome.body_truncated:
+        names = evidence.pdf_destinations(outcome.body)
+    comparisons: tuple[Comparison | None, ...] = ()
+    if request.texts:
+        from .store import quote_comparison  # the store's imports, in the worker only when needed
+
+        comparisons = tuple(quote_comparison(target, outcome) for target in request.targets)
+    if not request.drift:
+        return Reading(page=page, comparisons=comparisons, pdf_names=names)
+    after = request.text if request.text is not None else content.main_text(outcome.body, outcome.content_type)
+    before = request.baseline_text
+    if before is None and request.baseline_body is not None:
+        before = content.main_text(request.baseline_body, request.baseline_type)
+    if before is None:
+        return Reading(page=page, comparisons=comparisons, pdf_names=names, text=after)
+    similarity = content.similarity(before, after)
+    changes: tuple[str, ...] = ()
+    why = None
+    if similarity < request.threshold:
+        changes = content.word_diff(before, after)
+        why = content.why_unreadable(outcome.body, outcome.content_type, truncated=outcome.body_truncated) or None
+    return Reading(page=page, comparisons=comparisons, pdf_names=names, text=after, baseline_text=before,
+                   similarity=similarity, changes=changes, drift_unreadable=why)
+
+
+def _limit_worker() -> None:
+    """Cap a worker's address space: a bomb that slips past the size budget fails there."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = _WORKER_MEMORY if hard == resource.RLIM_INFINITY else min(_WORKER_MEMORY, hard)
+        if soft == resource.RLIM_INFINITY or soft > cap:
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ImportError, ValueError, OSError):
+        pass  # no such limit on this platform: the time budget still holds
+
+
+class _Pool:
+    """The worker processes, started on the first heavy reading and shared by the runs of this
+    process; forkserver (or spawn) workers, never forked from a threaded loop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self.workers = max(1, min(2, os.cpu_count() or 1))
+
+    def get(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                methods = multiprocessing.get_all_start_methods()
+                context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+                self._executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_limit_worker)
+            return self._executor
+
+    def replace(self, executor: ProcessPoolExecutor) -> None:
+        """Kill the workers of `executor` (one of them overran its budget); the next reading
+        starts new ones. Readings in flight there fail with BrokenProcessPool and are retried."""
+        with self._lock:
+            if self._executor is executor:
+                self._executor = None
+        processes = getattr(executor, "_processes", None) or {}
+        for process in list(processes.values()):
+            process.kill()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+_POOL = _Pool()
+
+
+class Reader:
+    """Reads bodies for one run: small plain readings on the loop, the rest in a worker within
+    `seconds`; a body over `max_bytes` is not parsed at all. Past a budget the Reading says which."""
+
+    def __init__(self, seconds: float, max_bytes: int) -> None:
+        self.seconds = seconds
+        self.max_bytes = max_bytes
+        self._slots = asyncio.Semaphore(_POOL.workers)  # a reading's clock starts when a worker takes it
+
+    async def read(self, request: Request) -> Reading:
+        if not request.wanted:
+            return Reading()
+        if request.size > self.max_bytes:
+            return Reading(unreadable=f"the page is {request.size:,} bytes, over the reading budget of "
+                                      f"{self.max_bytes:,} bytes (read_max_bytes); not read")
+        if request.light:
+            return read_page(request)
+        async with self._slots:
+            for _ in range(3):
+                executor = _POOL.get()
+                try:
+                    future = executor.submit(read_page, request)
+                except (BrokenProcessPool, RuntimeError):
+                    _POOL.replace(executor)
+                    continue
+                try:
+                    return await asyncio.wait_for(asyncio.wrap_future(future), self.seconds)
+                except TimeoutError:
+                    _POOL.replace(executor)
+                    return Reading(unreadable=f"reading the page took longer than the budget of {self.seconds:g} s "
+                                              "(read_timeout); not read")
+                except BrokenProcessPool:
+                    _POOL.replace(executor)  # another reading overran, or a worker died: try in a new one
+                except MemoryError:
+                    return Reading(unreadable="reading the page needed more memory than a reader may use; not read")
+                except Exception as exc:  # noqa: BLE001 - a parser's failure is the page's, not the run's
+                    return Reading(unreadable=f"the page could not be read ({type(exc).__name__})")
+        return Reading(unreadable="the page could not be read: its reader process died")
