@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from . import doi, evidence, fragments
+from .figures import Figure
 from .model import ErrorKind, FetchOutcome, Reason, Target, Verdict
 from .urls import odd_ipv4_detail
 
@@ -47,6 +48,11 @@ class Comparison:
     baseline_time: str | None = None
     changes: tuple[str, ...] = ()
     texts_missing: tuple[str, ...] = ()  # text fragments (`#:~:text=`) not on the page
+    claims: tuple[Figure, ...] = ()  # the figures the citations state, looked for on the page
+    figures_found: tuple[str, ...] = ()
+    figures_missing: tuple[str, ...] = ()  # not on the page (as written in the citation)
+    figures_lost: tuple[tuple[str, str | None], ...] = ()  # of those, the baseline's: (figure, now in its place)
+    figures_baseline: str | None = None  # when that baseline was captured
     pdf_pages: int | None = None
     unreadable: str | None = None
     quotes: tuple[tuple[str, str, bool], ...] = ()  # (reference id, quote, found) when several share the URL
@@ -145,6 +151,8 @@ def _unreadable(comparison: Comparison, fragment: fragments.Fragment) -> Judgeme
         what = f"the quote {_short(comparison.quote)!r}"
     elif comparison.texts_missing:
         what = f"the text fragment {_short(comparison.texts_missing[0])!r}"
+    elif comparison.figures_missing:
+        what = f"the figure {comparison.figures_missing[0]!r}"
     elif fragment.page is not None and comparison.similarity is None:
         what = f"page {fragment.page} of the PDF"
     else:
@@ -170,12 +178,24 @@ def _changed(comparison: Comparison | None, fragment: fragments.Fragment) -> Jud
     if comparison.texts_missing:
         return Judgement(Verdict.CHANGED, Reason.QUOTE_MISSING,
                          f"the text fragment {_short(comparison.texts_missing[0])!r} of the link is not on the page")
+    if comparison.figures_lost:
+        return Judgement(Verdict.CHANGED, Reason.FIGURE_MISSING, _figures_lost(comparison))
     if comparison.similarity is not None and comparison.similarity < comparison.threshold:
         return Judgement(Verdict.CHANGED, Reason.CONTENT_DRIFT,
                          f"the page's text is only {comparison.similarity:.0%} similar to the snapshot of "
                          f"{comparison.baseline_time} (threshold {comparison.threshold:.0%}): review it, "
                          "then `linkcheck accept` it if it still supports the citation")
     return None
+
+
+def _figures_lost(comparison: Comparison) -> str:
+    """ "the figure '40 million' ... : 40 million → 50 million", for each figure the baseline had."""
+    shifts = "; ".join(f"{was} → {now}" if now else f"{was} → (no figure in its place)"
+                       for was, now in comparison.figures_lost)
+    named = ", ".join(repr(was) for was, _ in comparison.figures_lost)
+    plural = "s" if len(comparison.figures_lost) > 1 else ""
+    return (f"the figure{plural} {named} the citation states, in the snapshot of {comparison.figures_baseline}, "
+            f"{'are' if plural else 'is'} no longer on the page: {shifts}")
 
 
 def _pdf_page(fragment: fragments.Fragment, comparison: Comparison | None) -> Judgement | None:

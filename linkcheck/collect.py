@@ -4,6 +4,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterable
 
+from .figures import Figure
 from .model import Citation, Reference, Target
 from .urls import is_relative, normalise, placeholder_reason, split_fragment
 
@@ -50,17 +51,32 @@ def collect(citations: Iterable[Citation], references: Iterable[Reference]) -> l
         groups.setdefault(key, []).append(citation)
         refs.setdefault(key, found)
 
-    targets = [_target(key[0], tuple(cits), refs[key]) for key, cits in groups.items()]
+    targets = [_target(key[0], tuple(cits), refs[key], cits) for key, cits in groups.items()]
     # A reference whose URL is cited (with or without a fragment) is checked there; one that
-    # only a placeholder stands for is still checked on its own.
+    # only a placeholder stands for is still checked on its own, for the figures the
+    # placeholders state too.
     attached = {ref.id for key, found in refs.items() if not key[1] for ref in found}
+    standing: dict[str, list[Citation]] = {}
+    for key, cits in groups.items():
+        if key[1].startswith("ref:"):
+            standing.setdefault(key[1][4:], []).extend(cits)
     for url, same_url in by_url.items():
         waiting = [ref for ref in same_url if ref.id not in attached]
         if waiting:
-            targets.append(_target(url, (), waiting))
+            targets.append(_target(url, (), waiting, [c for ref in waiting for c in standing.get(ref.id, ())]))
     return targets
 
 
-def _target(url: str, citations: tuple[Citation, ...], references: list[Reference]) -> Target:
+def _target(url: str, citations: tuple[Citation, ...], references: list[Reference],
+            stating: Iterable[Citation]) -> Target:
     return Target(url=url, citations=citations, reference=references[0] if references else None,
-                  also=tuple(references[1:]))
+                  also=tuple(references[1:]), claims=_claims(stating))
+
+
+def _claims(citations: Iterable[Citation]) -> tuple[Figure, ...]:
+    """Every figure the citations state, each amount once."""
+    seen: dict[object, Figure] = {}
+    for citation in citations:
+        for figure in citation.claims:
+            seen.setdefault(figure.key, figure)
+    return tuple(seen.values())

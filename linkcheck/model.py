@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from .figures import Figure
 from .redact import redact
 
 __all__ = [
@@ -40,6 +41,7 @@ class Reason(StrEnum):
     OK = "ok"
     PERMANENT_REDIRECT = "permanent_redirect"
     QUOTE_MISSING = "quote_missing"
+    FIGURE_MISSING = "figure_missing"
     CONTENT_DRIFT = "content_drift"
     RETRACTED = "retracted"
     HTTP_STATUS = "http_status"
@@ -71,7 +73,7 @@ class Reason(StrEnum):
 REASONS_BY_VERDICT: dict[Verdict, tuple[Reason, ...]] = {
     Verdict.OK: (Reason.OK,),
     Verdict.REDIRECTED: (Reason.PERMANENT_REDIRECT,),
-    Verdict.CHANGED: (Reason.QUOTE_MISSING, Reason.CONTENT_DRIFT, Reason.RETRACTED),
+    Verdict.CHANGED: (Reason.QUOTE_MISSING, Reason.FIGURE_MISSING, Reason.CONTENT_DRIFT, Reason.RETRACTED),
     Verdict.BROKEN: (Reason.HTTP_STATUS, Reason.DNS, Reason.CONNECTION_REFUSED, Reason.REDIRECT_LOOP,
                      Reason.TOO_MANY_REDIRECTS, Reason.SOFT_404, Reason.FRAGMENT_MISSING, Reason.FILE_MISSING),
     Verdict.PLACEHOLDER: (Reason.PLACEHOLDER, Reason.INVALID_URL),
@@ -117,6 +119,8 @@ class Citation:
     kind: str = ""
     # The date the document says its author read the source ("accessed 12 October 2020"), ISO.
     accessed: str | None = None
+    # The figures it states, in its anchor text or its sentence: what the source must still say.
+    claims: tuple[Figure, ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -131,12 +135,15 @@ class Citation:
             out["kind"] = self.kind
         if self.accessed is not None:
             out["accessed"] = self.accessed
+        if self.claims:
+            out["claims"] = [f.to_json() for f in self.claims]
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any], url: str) -> Citation:
         return cls(data["document"], data.get("line"), data.get("text", ""), url, data.get("page"),
-                   data.get("kind", ""), data.get("accessed"))
+                   data.get("kind", ""), data.get("accessed"),
+                   tuple(Figure.from_json(f) for f in data.get("claims", ())))
 
     @property
     def location(self) -> str:
@@ -176,6 +183,8 @@ class Target:
     citations: tuple[Citation, ...] = ()
     reference: Reference | None = None
     also: tuple[Reference, ...] = ()  # further references with this URL: one source, several claims
+    # The figures its citations state (placeholders standing for its reference included).
+    claims: tuple[Figure, ...] = ()
 
     @property
     def references(self) -> tuple[Reference, ...]:
@@ -296,6 +305,17 @@ class Result:
     quotes: tuple[tuple[str, str, bool], ...] = ()
     # A verdict reused under --cache-ttl: when the fetch that made it happened (kept in history only).
     checked_at: str | None = None
+    # The figures the citations state, and (as written) those looked for on the source and found,
+    # or not found there (nor in its baseline).
+    claims: tuple[Figure, ...] = ()
+    figures_found: tuple[str, ...] = ()
+    figures_not_found: tuple[str, ...] = ()
+    figures_lost: tuple[str, ...] = ()  # in the baseline, no longer on the source (figure_missing)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What a reader should know beside the verdict."""
+        return tuple(f"the figure {text!r} was not found on the source" for text in self.figures_not_found)
 
     def __post_init__(self) -> None:
         # Every output (console, reports, history, archive index, e-mail) is built from results:
@@ -333,7 +353,28 @@ class Result:
             out["changes"] = list(self.changes)
         if self.quotes:
             out["quotes"] = [{"reference_id": ref, "quote": quote, "found": found} for ref, quote, found in self.quotes]
+        if self.claims:
+            out["claims"] = [self._claim(f) for f in self.claims]
+        if self.notes:
+            out["notes"] = list(self.notes)
         return out
+
+    def claim_state(self, figure: Figure) -> str:
+        """"found" on the source, "not_found" there, "missing" (its baseline had it, the source no
+        longer has), or "unchecked" (the source's text was not read)."""
+        text = figure.text
+        if text in self.figures_lost:
+            return "missing"
+        if text in self.figures_not_found:
+            return "not_found"
+        return "found" if text in self.figures_found else "unchecked"
+
+    def _claim(self, figure: Figure) -> dict[str, Any]:
+        """A claim, and whether it was on the source (None: its text was not read); `in_baseline`
+        for a figure the baseline had and the source no longer has."""
+        state = self.claim_state(figure)
+        found = None if state == "unchecked" else state == "found"
+        return {**figure.to_json(), "found": found, **({"in_baseline": True} if state == "missing" else {})}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Result:
@@ -349,7 +390,12 @@ class Result:
             first_failed=data.get("first_failed"), consecutive_failures=data.get("consecutive_failures", 0),
             last_ok=data.get("last_ok"), trend=data.get("trend"), similarity=data.get("similarity"),
             changes=tuple(data.get("changes", ())),
-            quotes=tuple((q["reference_id"], q["quote"], q["found"]) for q in data.get("quotes", ())))
+            quotes=tuple((q["reference_id"], q["quote"], q["found"]) for q in data.get("quotes", ())),
+            claims=tuple(Figure.from_json(f) for f in data.get("claims", ())),
+            figures_found=tuple(f["text"] for f in data.get("claims", ()) if f.get("found") is True),
+            figures_not_found=tuple(f["text"] for f in data.get("claims", ())
+                                    if f.get("found") is False and not f.get("in_baseline")),
+            figures_lost=tuple(f["text"] for f in data.get("claims", ()) if f.get("in_baseline")))
 
 
 _MASKED = ("url", "final_url", "suggested_url", "archived_url", "detail")
@@ -394,6 +440,11 @@ class RunReport:
             counts[str(r.verdict)] += 1
         return counts
 
+    @property
+    def figures_not_found(self) -> int:
+        """How many figures the citations state were never found on their source."""
+        return sum(len(r.figures_not_found) for r in self.results)
+
     def failing(self, fail_on: frozenset[Verdict]) -> list[Result]:
         return [r for r in self.results if r.verdict in fail_on]
 
@@ -417,6 +468,6 @@ class RunReport:
                     "documents": list(self.documents),
                     "previous_runs": [[t, s] for t, s in self.previous_runs],
                     **({"history": self.history} if self.history is not None else {})},
-            "summary": self.summary,
+            "summary": {**self.summary, **({"figures_not_found": n} if (n := self.figures_not_found) else {})},
             "results": [r.to_json() for r in self.results],
         }

@@ -73,6 +73,8 @@ def extract_documents(paths: Sequence[Path]) -> tuple[list[Path], list[Citation]
 def _result(target: Target, judgement: classify.Judgement, outcome: FetchOutcome | None = None,
             snapshot: Snapshot | None = None, comparison: classify.Comparison | None = None) -> Result:
     drifted = judgement.reason is Reason.CONTENT_DRIFT and comparison is not None
+    read = comparison is not None and judgement.reason is not Reason.UNREADABLE
+    lost = tuple(was for was, _ in comparison.figures_lost) if comparison is not None and read else ()
     return Result(
         url=target.url, verdict=judgement.verdict, reason=judgement.reason, detail=judgement.detail,
         http_status=outcome.status if outcome else None,
@@ -82,17 +84,20 @@ def _result(target: Target, judgement: classify.Judgement, outcome: FetchOutcome
         suggested_url=judgement.suggested_url, snapshot=snapshot,
         similarity=comparison.similarity if comparison else None,
         changes=comparison.changes if comparison and drifted else (),
-        quotes=comparison.quotes if comparison else ())
+        quotes=comparison.quotes if comparison else (),
+        claims=target.claims, figures_found=comparison.figures_found if comparison and read else (),
+        figures_not_found=tuple(t for t in comparison.figures_missing if t not in lost) if comparison and read else (),
+        figures_lost=lost)
 
 
 def _wants_body(target: Target) -> bool:
-    return bool(target.fragment or any(ref.quote for ref in target.references))
+    return bool(target.fragment or any(ref.quote for ref in target.references) or target.claims)
 
 
 def _reading_request(outcome: FetchOutcome, members: Sequence[Target], settings: Settings) -> Request:
     """What to read in a 2xx body for the targets fetched with it: the soft-404 and sign-in signals
     of an HTML page, its ids when an element fragment is cited, the quotes, text fragments and PDF
-    pages of the targets. Embedded images and media need no reading."""
+    pages and the figures their citations state. Embedded images and media need no reading."""
     if (outcome.body is None or outcome.status is None or not 200 <= outcome.status < 300
             or all(t.embedded for t in members)):
         return Request()
@@ -100,7 +105,7 @@ def _reading_request(outcome: FetchOutcome, members: Sequence[Target], settings:
     html = evidence.is_html(outcome.content_type)
     cited = [fragments.parse(t.fragment, final) for t in members]
     anchors = html and any(evidence.fragment_checkable(f.element) for f in cited)
-    texts = any(ref.quote for t in members for ref in t.references) or any(
+    texts = any(ref.quote for t in members for ref in t.references) or any(t.claims for t in members) or any(
         f.texts or f.page is not None for f in cited)
     pdf = outcome.content_type.split(";", 1)[0].strip().lower() == "application/pdf"
     destinations = pdf and any(evidence.fragment_checkable(f.element) for f in cited)
@@ -213,7 +218,8 @@ def _from_cache(target: Target, hit: CachedResult) -> Result:
     return Result(url=target.url, verdict=Verdict(hit.verdict), reason=Reason(hit.reason),
                   detail=hit.detail + reuse_note(hit.checked_at), checked_at=hit.checked_at,
                   http_status=hit.http_status, final_url=hit.final_url, citations=target.citations,
-                  reference_id=target.reference.id if target.reference else None, snapshot=hit.snapshot)
+                  reference_id=target.reference.id if target.reference else None, snapshot=hit.snapshot,
+                  claims=target.claims)
 
 
 # The cyclic collector's first generation while runs last: see _fewer_collections.

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
-from . import content, fragments
+from . import content, figures, fragments
 from .archive import Original, WarcWriter, payload_digests, read_capture, target_uri, warc_date
 from .classify import Comparison
 from .files import write_atomic
@@ -183,9 +183,30 @@ class EvidenceStore:
             quoted = replace(quoted, unreadable=reading.drift_unreadable)
         kept = self._db.last_good_snapshot(redact(target.url)) if quoted.quote_found is False else None
         last_seen = kept[0].time if kept else None  # a good verdict means its quote was there
+        quoted = self._figures_lost(quoted, outcome, reading)
         return replace(quoted, quote_last_seen=last_seen, similarity=similarity, threshold=self.drift_threshold,
                        baseline_time=drift[0] if drift is not None and similarity is not None else None,
                        changes=reading.changes if similarity is not None else ())
+
+    def _figures_lost(self, quoted: Comparison, outcome: FetchOutcome, reading: Reading) -> Comparison:
+        """Of the figures not on the page, those its baseline had, each with the number now standing
+        in its place: in the main texts the drift reading extracted (or an earlier run kept)."""
+        drift = self._drifting.get(outcome.url)
+        if not quoted.figures_missing or quoted.unreadable or drift is None:
+            return quoted
+        baseline_time, before_sha, after_sha = drift
+        before = reading.baseline_text or self._db.text_for(before_sha)
+        if not before:
+            return quoted
+        after = reading.text or self._db.text_for(after_sha) or ""
+        had = figures.find_figures(before)
+        lost = []
+        for text in quoted.figures_missing:
+            claim = next((c for c in quoted.claims if c.text == text), None)
+            if claim is not None and figures.present(claim, had):
+                now = figures.stand_in(claim, before, after)
+                lost.append((text, now.text if now else None))
+        return replace(quoted, figures_lost=tuple(lost), figures_baseline=baseline_time) if lost else quoted
 
     # -- after classifying -------------------------------------------------------------------------
 
@@ -259,14 +280,15 @@ def quote_comparison(target: Target, outcome: FetchOutcome) -> Comparison | None
     calls it through `reading.read_page`, in a worker, under the reading budgets."""
     quoted = [(ref.id, ref.quote) for ref in target.references if ref.quote]
     quote = quoted[0][1] if quoted else None
+    claims = target.claims
     body = outcome.body
     if body is None or outcome.status is None or not 200 <= outcome.status < 300:
         return None
     fragment = fragments.parse(target.fragment, outcome.final_url or outcome.url)
     wants_page = fragment.page is not None and content.is_pdf(body, outcome.content_type)
-    if not (quote or fragment.texts or wants_page):
+    if not (quote or fragment.texts or wants_page or claims):
         return None
-    text = content.page_text(body, outcome.content_type) if quote or fragment.texts else ""
+    text = content.page_text(body, outcome.content_type) if quote or fragment.texts or claims else ""
     # Every reference with this URL has its own quote checked; the first missing one is reported.
     checks = tuple((ref_id, q, content.quote_present(q, text)) for ref_id, q in quoted)
     gone = [check for check in checks if not check[2]]
@@ -274,14 +296,17 @@ def quote_comparison(target: Target, outcome: FetchOutcome) -> Comparison | None
     quote = gone[0][1] if gone else quote
     missing = tuple(str(d) for d in fragment.texts if not fragments.text_present(d, text))
     pages = content.pdf_pages(body) if wants_page else None
+    on_page = figures.find_figures(text) if claims else []
+    absent = tuple(c.text for c in claims if not figures.present(c, on_page))
     unreadable = None
     # A page past the end of a cut PDF may be in the part not read.
     doubt = wants_page and (pages is None or (outcome.body_truncated and (fragment.page or 0) > pages))
-    if found is False or missing or doubt:
+    if found is False or missing or doubt or absent:
         unreadable = content.why_unreadable(body, outcome.content_type, truncated=outcome.body_truncated) or (
             "the PDF's pages could not be counted" if wants_page and pages is None else None)
     return Comparison(quote=quote, quote_found=found, texts_missing=missing, pdf_pages=pages, unreadable=unreadable,
-                      quotes=checks if len(checks) > 1 else ())
+                      quotes=checks if len(checks) > 1 else (), claims=claims,
+                      figures_found=tuple(c.text for c in claims if c.text not in absent), figures_missing=absent)
 
 
 def _fetched_url(result: Result) -> str:

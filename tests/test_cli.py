@@ -47,7 +47,8 @@ def test_placeholder_fails_the_gate_and_names_the_source(project: Path) -> None:
     assert report["schema_version"] == 1 and set(report["run"]) >= {"id", "started", "finished", "tool_version"}
     assert report["summary"]["placeholder"] == 1 and report["summary"]["skipped"] == 2
     placeholder = next(r for r in report["results"] if r["verdict"] == "placeholder")
-    assert placeholder["citations"] == [{"document": "draft.md", "line": 1, "text": "49 million"}]
+    assert placeholder["citations"] == [{"document": "draft.md", "line": 1, "text": "49 million",
+                                         "claims": [{"text": "49 million", "value": 49_000_000, "unit": None}]}]
     assert placeholder["reference_id"] == "world-bank-2020"
     assert set(placeholder) >= {"url", "verdict", "reason", "detail", "http_status", "final_url", "redirects",
                                 "citations", "reference_id", "snapshot", "archived_url"}
@@ -93,7 +94,8 @@ def test_extract_json_lists_every_citation(project: Path) -> None:
     code, out = run("extract", "--json", "draft.md")
     assert code == 0
     assert json.loads(out) == [
-        {"document": "draft.md", "line": 1, "text": "49 million", "url": "#"},
+        {"document": "draft.md", "line": 1, "text": "49 million", "url": "#",
+         "claims": [{"text": "49 million", "value": 49_000_000, "unit": None}]},
         {"document": "draft.md", "line": 3, "text": "us", "url": "mailto:a@ijmuk.org"},
     ]
 

@@ -16,6 +16,7 @@ from ..pipeline import extract_documents, run_check
 from ..redact import redact
 from ..reports import FORMATS, text, write_reports
 from ..reports.github import emit_github
+from ..reports.notes import stand_ins
 from . import main
 from .options import Progress, boundary, duration, echo, in_ci, load, split, state, verdicts
 
@@ -43,7 +44,9 @@ _FORMATS = tuple(FORMATS)
               help="Verdicts that make the exit status 1 [broken,changed,placeholder].")
 @click.option("--pre-publication", is_flag=True,
               help="The strict gate before publishing: broken, changed, placeholder and redirected all fail; "
-                   "a reference without a quote is warned about.")
+                   "a reference without a quote, and a cited figure not found on its source, are warned about.")
+@click.option("--strict-figures", is_flag=True,
+              help="Fail (exit status 1) when a figure a citation states is not found on its source.")
 @click.option("--allow-empty", is_flag=True,
               help="Under --pre-publication, let a document with no citation at all pass (it is still warned about).")
 @click.option("--save-archive", is_flag=True,
@@ -57,7 +60,8 @@ _FORMATS = tuple(FORMATS)
 def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, state_dir: Path | None,
           formats: tuple[str, ...], concurrency: int | None, per_host: int | None, timeout: float | None,
           retries: int | None, allow_private: bool | None, no_archive: bool, cache_ttl: float | None,
-          fail_on: frozenset[Verdict] | None, pre_publication: bool, allow_empty: bool, save_archive: bool,
+          fail_on: frozenset[Verdict] | None, pre_publication: bool, strict_figures: bool, allow_empty: bool,
+          save_archive: bool,
           expect_history: bool, quiet: bool) -> None:
     """Check the documents (default: those listed in the references file)."""
     chosen = split(formats)
@@ -89,6 +93,10 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
         for ref in unquoted_references(config):
             echo(f"warning: {config.path}:{ref.line}: reference {ref.id} has no quote: only its "
                        "reachability is checked, not what it says", err=True)
+    if (pre_publication or strict_figures) and not quiet:
+        for line in figures_not_found(report):
+            click.echo(f"warning: {line}" + ("; --strict-figures fails the check" if strict_figures else ""),
+                       err=True)
     empty = uncited_documents(report)
     refused = pre_publication and not allow_empty
     if not quiet:
@@ -99,7 +107,19 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
     if step:
         echo(step)
     failing = report.failing(failing_verdicts)
-    sys.exit(1 if failing or (refused and empty) else 0)
+    sys.exit(1 if failing or (refused and empty) or (strict_figures and report.figures_not_found) else 0)
+
+
+def figures_not_found(report: RunReport) -> list[str]:
+    """One line per figure a citation states that its source does not: where it is cited, the
+    figure, the source."""
+    behind, lines = stand_ins(report), []
+    for result in report.results:
+        cited = result.citations or behind.get(result.reference_id or "", ())
+        places = ", ".join(dict.fromkeys(c.location for c in cited if c.claims)) or result.reference_id or result.url
+        for figure in result.figures_not_found:
+            lines.append(f"{places}: the figure {figure!r} is not found on its source {result.final_url or result.url}")
+    return lines
 
 
 def uncited_documents(report: RunReport) -> list[str]:

@@ -10,7 +10,7 @@ from linkcheck.doi import doi_of, doi_url, find_doi_strings
 from linkcheck.encoding import decode_html
 from linkcheck.errors import InputError
 from linkcheck.extract.bounds import check_size
-from linkcheck.extract.context import annotate
+from linkcheck.extract.context import anchor_claims, annotate
 from linkcheck.extract.reading import html_bytes, text_of
 from linkcheck.model import Citation
 
@@ -97,8 +97,10 @@ def extract_file(path: pathlib.Path, document: str | None = None) -> list[Citati
         # The extractor named the display name; the person fixing it needs the path.
         detail = str(exc).removeprefix(f"{exc.path}: ")
         raise InputError(str(path), detail) from None
-    if not citations or suffix not in _LINED:
+    if not citations:
         return citations
+    if suffix not in _LINED:
+        return anchor_claims(citations)
     text = decode_html(html_bytes(data, name)) if suffix in (".html", ".htm") else text_of(data, name)
     return annotate(citations, text)
 

@@ -1,4 +1,4 @@
-"""The words around each citation in its document: its sentence, and the access date stated there."""
+"""The words around each citation in its document: its sentence, the figures it states, its access date."""
 from __future__ import annotations
 
 import html
@@ -6,10 +6,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from linkcheck.dates import find_accessed
+from linkcheck.dates import ACCESSED, find_accessed
+from linkcheck.figures import claims_of
 from linkcheck.model import Citation
 
-__all__ = ["annotate", "plain", "sentence_around"]
+__all__ = ["annotate", "anchor_claims", "plain", "sentence_around"]
 
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")  # a Markdown link: its text stays
 _REF_LINK = re.compile(r"\[([^\]]*)\]\[[^\]]*\]")
@@ -20,6 +21,7 @@ _MARK = re.compile(r"(?<!\w)[*_`]+|[*_`]+(?!\w)")
 _END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9£$€])")
 # A line opening a block of its own: a list item, heading, quote or table row.
 _BLOCK = re.compile(r"\s*(?:[-*+>|#]|\d+[.)])\s")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 # How many lines of a paragraph are read either side of the citation's own.
 _REACH = 8
 
@@ -80,17 +82,32 @@ def context(citation: Citation, lines: Sequence[str]) -> tuple[str, str, int] | 
     return own, sentence_around(paragraph, start, end), max(0, start - offset)
 
 
+def _anchor(citation: Citation) -> str:
+    """The anchor text as words: an address written out as its own anchor states no figure."""
+    text = citation.text.strip()
+    return "" if text == citation.url.strip() or _URL.fullmatch(text) else text
+
+
+def anchor_claims(citations: Sequence[Citation]) -> list[Citation]:
+    """The citations with the figures their anchor texts state (for documents without lines)."""
+    return [replace(c, claims=claims) if (claims := claims_of(_anchor(c), "")) else c for c in citations]
+
+
 def annotate(citations: Sequence[Citation], text: str) -> list[Citation]:
-    """The citations with what their document states next to them: the access date, on the
-    citation's line or in its sentence."""
+    """The citations with what their document states next to them: the figures of the anchor
+    text, else of the sentence outside other citations; the access date, on the citation's line
+    or in its sentence."""
     lines = text.splitlines()
     out: list[Citation] = []
     for citation in citations:
         found = context(citation, lines)
         if found is None:
-            out.append(citation)
+            out.extend(anchor_claims([citation]))
             continue
         own, sentence, at = found
         accessed = find_accessed(own, at) or find_accessed(sentence)
-        out.append(replace(citation, accessed=accessed) if accessed else citation)
+        others = [o.text for o in citations if o is not citation and o.text and o.text in sentence]
+        words = ACCESSED.sub(" ", _URL.sub(" ", sentence))
+        claims = claims_of(_anchor(citation), words, others)
+        out.append(replace(citation, accessed=accessed or citation.accessed, claims=claims))
     return out

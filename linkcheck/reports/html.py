@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from ..model import HISTORY_NOTE, Citation, Reason, Result, RunReport, Verdict
-from .notes import stand_ins, uncited
+from .notes import figures_line, figures_summary, stand_ins, uncited
 
 if TYPE_CHECKING:
     import jinja2
@@ -20,6 +20,7 @@ PLAIN_REASONS: dict[Reason, str] = {
     Reason.OK: "the page answers and still holds the evidence",
     Reason.PERMANENT_REDIRECT: "the page has moved permanently to another address",
     Reason.QUOTE_MISSING: "the quoted text is no longer on the page",
+    Reason.FIGURE_MISSING: "a figure the citation states is no longer on the page",
     Reason.CONTENT_DRIFT: "the page's text has changed a lot since it was first archived",
     Reason.RETRACTED: "the cited work has been retracted or withdrawn",
     Reason.HTTP_STATUS: "the server answers with an error status",
@@ -215,7 +216,8 @@ def render(report: RunReport) -> str:
     shown = [v for v in Verdict if any(s.verdict == v for b in bars for s in b.segments)]
     behind = stand_ins(report)
     return _environment().get_template("report.html.j2").render(
-        uncited=lambda result: uncited(result, behind),
+        uncited=lambda result: uncited(result, behind), figures_line=figures_line,
+        figures_summary=figures_summary(report),
         report=report, summary=report.summary, verdicts=list(Verdict), colours={str(k): c for k, c in COLOURS.items()},
         chart_colours={str(k): c for k, c in _CHART_COLOURS.items()},
         plain_verdicts={str(k): t for k, t in PLAIN_VERDICTS.items()},

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..model import HISTORY_NOTE, Result, RunReport, Verdict
 from ..printable import printable
-from .notes import StandIns, stand_ins, uncited
+from .notes import StandIns, figure_sources, figures_line, figures_summary, stand_ins, uncited
 
 __all__ = ["render"]
 
@@ -34,6 +34,9 @@ def render(report: RunReport) -> str:
                   "dir and none was there: every failure counts as new, and drift is measured from today.", ""]
     lines += ["| verdict | count |", "|---|---:|"]
     lines += [f"| {v} | {summary[str(v)]} |" for v in Verdict]
+    figures = figures_summary(report)
+    if figures:
+        lines += ["", f"**{figures[0].upper()}{figures[1:]}.**"]
     for verdict in Verdict:
         group = [r for r in report.results if r.verdict is verdict]
         if not group or verdict is Verdict.OK:
@@ -45,4 +48,10 @@ def render(report: RunReport) -> str:
         lines += ["", f"<details><summary>{ok} ok</summary>", ""]
         lines += [f"- {_cell(r.url)}" for r in report.results if r.verdict is Verdict.OK]
         lines += ["", "</details>"]
+    sources = figure_sources(report)
+    if sources:
+        lines += ["", "## Figures", "", "The figures the citations state, looked for on their source.", "",
+                  "| source | figures |", "|---|---|"]
+        lines += [f"| {_cell(r.url)}{' (' + _cell(r.reference_id) + ')' if r.reference_id else ''} "
+                  f"| {_cell(figures_line(r))} |" for r in sources]
     return printable("\n".join(lines) + "\n")

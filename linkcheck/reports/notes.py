@@ -1,11 +1,11 @@
-"""Where a registered source that no document links to belongs: behind a placeholder, or nowhere yet."""
+"""Notes beside a verdict: where an uncited source belongs, and what became of the figures cited from it."""
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from ..model import Citation, Result, RunReport, Verdict
 
-__all__ = ["StandIns", "stand_ins", "uncited"]
+__all__ = ["FIGURE_STATES", "StandIns", "figure_sources", "figures_line", "figures_summary", "stand_ins", "uncited"]
 
 StandIns = Mapping[str, tuple[Citation, ...]]
 
@@ -17,6 +17,27 @@ def stand_ins(report: RunReport) -> dict[str, tuple[Citation, ...]]:
         if result.verdict is Verdict.PLACEHOLDER and result.reference_id:
             found.setdefault(result.reference_id, []).extend(result.citations)
     return {ref: tuple(citations) for ref, citations in found.items()}
+
+
+FIGURE_STATES = {"found": "on the source", "not_found": "NOT FOUND on the source",
+                 "missing": "no longer on the source", "unchecked": "not checked"}
+
+
+def figure_sources(report: RunReport) -> list[Result]:
+    """The results whose citations state figures, each source once: a placeholder standing for a
+    registered source is listed under that source's own result."""
+    return [r for r in report.results
+            if r.claims and not (r.verdict is Verdict.PLACEHOLDER and r.reference_id)]
+
+
+def figures_line(result: Result) -> str:
+    """ "40 million (on the source), 77% (NOT FOUND on the source)" """
+    return ", ".join(f"{f.text} ({FIGURE_STATES[result.claim_state(f)]})" for f in result.claims)
+
+
+def figures_summary(report: RunReport) -> str | None:
+    n = report.figures_not_found
+    return f"figures not found on their source: {n}" if n else None
 
 
 def uncited(result: Result, behind: StandIns) -> str | None:

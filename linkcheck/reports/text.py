@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..model import HISTORY_NOTE, Result, RunReport, Verdict
 from ..printable import printable
-from .notes import StandIns, stand_ins, uncited
+from .notes import StandIns, figure_sources, figures_line, figures_summary, stand_ins, uncited
 
 __all__ = ["render", "render_result"]
 
@@ -16,6 +16,8 @@ def render_result(result: Result, behind: StandIns | None = None) -> list[str]:
     for citation in result.citations:
         text = f'  "{citation.text}"' if citation.text else ""
         lines.append(f"      cited at {citation.where}{text}")
+    if result.claims:
+        lines.append(f"      figures: {figures_line(result)}")
     return lines
 
 
@@ -23,6 +25,9 @@ def render(report: RunReport, *, show_ok: bool = False) -> str:
     summary = report.summary
     counts = ", ".join(f"{summary[v]} {v}" for v in Verdict if summary[str(v)])
     lines = [f"linkcheck: {len(report.results)} targets checked: {counts or 'nothing to check'}"]
+    figures = figures_summary(report)
+    if figures:
+        lines.append(figures)
     behind = stand_ins(report)
     if report.offline:
         lines.append("NOTE: the network seems down here; nothing was judged broken. Run again when online.")
@@ -38,4 +43,10 @@ def render(report: RunReport, *, show_ok: bool = False) -> str:
         lines.append(f"{verdict.upper()} ({len(group)})")
         for result in group:
             lines.extend(render_result(result, behind))
+    sources = figure_sources(report)
+    if sources:
+        lines += ["", "FIGURES (stated by the citations, looked for on their source)"]
+        for result in sources:
+            lines += [f"  {result.url}" + (f"  [{result.reference_id}]" if result.reference_id else ""),
+                      f"      {figures_line(result)}"]
     return printable("\n".join(lines) + "\n")

@@ -1,0 +1,104 @@
+"""Figures: found in text as written, normalised so that equal amounts match however formatted."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from linkcheck.figures import Figure, claims_of, find_figures, present, same_amount, stand_in
+
+
+@pytest.mark.parametrize(("text", "written", "value", "unit"), [
+    ("40 million victims", "40 million", 40_000_000, None),
+    ("77% of British businesses", "77%", 77, "%"),
+    ("100,000 victims", "100,000", 100_000, None),
+    ("a budget of £1.2bn a year", "£1.2bn", 1_200_000_000, "GBP"),
+    ("one in four women", "one in four", 25, "%"),
+    ("3.5 per cent of GDP", "3.5 per cent", 3.5, "%"),
+    ("1.2 billion people", "1.2 billion", 1_200_000_000, None),
+    ("a $3m fund", "$3m", 3_000_000, "USD"),
+    ("half of all cases", "half", 50, "%"),
+    ("two million children", "two million", 2_000_000, None),
+    ("US$3 million", "US$3 million", 3_000_000, "USD"),
+    ("1 in 4", "1 in 4", 25, "%"),
+    ("a third of workers", "a third", 33.33, "%"),
+    ("€40,000", "€40,000", 40_000, "EUR"),
+])
+def test_find_figures(text: str, written: str, value: float, unit: str | None) -> None:
+    found = find_figures(text)
+    assert [f.to_json() for f in found] == [{"text": written, "value": value, "unit": unit}]
+
+
+@pytest.mark.parametrize("text", [
+    "In early September 2020, IJM contributed", "looking towards 2030", "COVID-19 and the G7",
+    "accessed 12 October 2020", "on March 3", "SDG8 targets", "no figures at all", "version 3.1.2-beta",
+    "the second half", "https://example.org/2020/report-49", "Figure 2b", "step 1b", "call 0203 405 9080",
+])
+def test_not_figures(text: str) -> None:
+    assert find_figures(text) == []
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("40m", "40 million"), ("40 million", "40,000,000"), ("77%", "77 per cent"), ("77 percent", "77%"),
+    ("£1.2bn", "£1,200,000,000"), ("£1.2bn", "£1.2 billion"), ("one in four", "25%"), ("half of them", "50% of them"),
+    ("$3m", "$3,000,000"), ("100,000", "100 thousand"), ("100k", "100,000"), ("3.5 per cent", "3.50%"),
+])
+def test_equal_amounts_match(a: str, b: str) -> None:
+    assert same_amount(a, b)
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("40 million", "50 million"), ("40 million", "40%"), ("£1.2bn", "$1.2bn"), ("£1.2bn", "1.2bn"),
+    ("49 million", "149 million"), ("4.9 million", "49 million"),
+])
+def test_different_amounts_do_not(a: str, b: str) -> None:
+    assert not same_amount(a, b)
+
+
+_SCALED = [(10**3, ("thousand", "k")), (10**6, ("million", "m", "mn")), (10**9, ("billion", "bn"))]
+
+
+@given(st.integers(min_value=10, max_value=999), st.sampled_from(_SCALED), st.sampled_from(["", "£", "$", "€"]),
+       st.sampled_from([" ", ""]))
+def test_any_common_formatting_normalises_equal(units: int, scaled: tuple[int, tuple[str, ...]],
+                                               currency: str, space: str) -> None:
+    factor, words = scaled
+    written = [f"{currency}{units} {w}" if len(w) > 2 else f"{currency}{units}{space}{w}" for w in words]
+    written.append(f"{currency}{units * factor:,}")
+    keys = {tuple(f.key for f in find_figures(w)) for w in written}
+    assert len(keys) == 1, written
+    (only,) = keys
+    assert only and only[0][0] == Decimal(units * factor).normalize()
+
+
+@given(st.decimals(min_value=Decimal("0.1"), max_value=Decimal("99.9"), places=1))
+def test_shares_normalise_equal(share: Decimal) -> None:
+    keys = {tuple(f.key for f in find_figures(w)) for w in (f"{share}%", f"{share} per cent", f"{share} percent")}
+    assert len(keys) == 1 and next(iter(keys))[0] == (share.normalize(), "%")
+
+
+def test_claims_come_from_the_anchor_else_the_sentence_outside_other_anchors() -> None:
+    sentence = "It is estimated there are 100,000 victims in the UK, and 40 million victims around the world."
+    assert [c.text for c in claims_of("100,000 victims", sentence, ["40 million victims"])] == ["100,000"]
+    assert [c.text for c in claims_of("the NCA", "The NCA counts 3,000 cases and [2 in 5 cases](#) more.",
+                                      ["2 in 5 cases"])] == ["3,000"]
+    assert claims_of("IJM", "In early September 2020, IJM contributed to the Review.") == ()
+    # A bare number names a page, a section or a standard as often as it counts anything.
+    assert claims_of("RFC 7089", "See section 4.2 of RFC 7089 and page 3.") == ()
+
+
+def test_a_claim_is_found_however_the_page_writes_it() -> None:
+    claim = find_figures("40m victims")[0]
+    assert present(claim, find_figures("There are 40,000,000 victims of modern slavery."))
+    assert not present(claim, find_figures("There are 140 million victims."))
+
+
+def test_stand_in_names_the_number_now_in_the_claims_place() -> None:
+    claim = Figure("40 million", Decimal(40_000_000))
+    before = "An estimated 40 million victims of modern slavery, 25% of them children. Founded in 1997."
+    after = "An estimated 50 million victims of modern slavery, 25% of them children. Founded in 1997, with 3 offices."
+    found = stand_in(claim, before, after)
+    assert found is not None and found.text == "50 million"
+    assert stand_in(claim, before, "A page about something else: 3 offices.") is None
