@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint install install-test bench conformance clean
+.PHONY: run test lint install install-test bench stress conformance clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ lint: install-test $(ACTIONLINT)
 
 bench: install
 	$(BIN)/python benchmarks/bench_check.py
+
+# Hostile servers and documents, each linkcheck run a process with a deadline and a memory cap
+# (a few minutes); one line of totals, each scenario's figures on stderr.
+stress: install
+	$(BIN)/python benchmarks/stress.py
 
 conformance: install
 	../shared/conformance/run
