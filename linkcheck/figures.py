@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["Figure", "claims_of", "find_figures", "present", "same_amount", "stand_in"]
+__all__ = ["Figure", "claims_of", "find_figures", "may_state_figures", "present", "same_amount", "stand_in"]
 
 _SCALES = {
     "thousand": 10**3, "k": 10**3,
@@ -53,6 +53,8 @@ _MONTH = re.compile(r"\s*(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z
 _MONTH_BEFORE = re.compile(r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s*$", re.IGNORECASE)
 # Telephone numbers and other digit groups run together: "0203 405 9080", "+44 20 7946 0958".
 _PHONE = re.compile(r"\+?\(?\d{2,5}\)?(?:[ -]\(?\d{2,5}\)?){2,}")
+# How far before a number its label or month is looked for: "paragraph" and "September." fit.
+_LOOKBEHIND = 24
 _SPACES = str.maketrans({c: " " for c in "\u00a0\u2007\u2009\u202f"})
 
 
@@ -60,6 +62,28 @@ _SPACES = str.maketrans({c: " " for c in "\u00a0\u2007\u2009\u202f"})
 _LABEL = re.compile(r"\b(?:fig(?:ure)?|table|tab|section|sec|chapter|ch|page|p|pp|step|annex|appendix|part|item|"
                     r"no|number|article|art|rule|schedule|clause|paragraph|para|box|chart|version|v)\.?\s*$",
                     re.IGNORECASE)
+
+
+# What only a marked amount has (a scale word, %, a currency, a thousands separator, "in four",
+# a fraction): text with none of it states no claim, and is not parsed number by number.
+_MARK_WORDS = frozenset(set(_SCALES) | {"per", "cent", "percent", "gbp", "usd", "eur", "us", "hundred", "hundreds",
+                                        "half", "halves", "third", "thirds", "quarter", "quarters"})
+_RATIO_WORDS = frozenset({"in", "out"})
+_COUNT_WORDS = frozenset(set(_WORDS) | {"a", "an"})
+_LETTERS = re.compile(r"[^\W\d_]+")
+_THOUSANDS = re.compile(r"\d,\d{3}")
+
+
+def may_state_figures(text: str) -> bool:
+    """False when `text` cannot hold a marked amount: a cheap test before `find_figures`, which
+    parses every number."""
+    text = unicodedata.normalize("NFKC", text)
+    if any(sign in text for sign in "%£$€"):
+        return True
+    words = set(_LETTERS.findall(text.casefold()))
+    if words & _MARK_WORDS or _THOUSANDS.search(text):
+        return True
+    return bool(words & _RATIO_WORDS) and (bool(words & _COUNT_WORDS) or any(c.isdigit() for c in text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +146,9 @@ def _figure(match: re.Match[str], text: str) -> Figure | None:
         value = _word_number(amount) if match.group("word") else Decimal(amount.replace(",", ""))
     except InvalidOperation:
         return None
-    before = text[:match.start()]
+    # Only the words just before matter ("Figure 2b", "October 12"); a bounded tail keeps a
+    # long sentence of many numbers linear.
+    before = text[max(0, match.start() - _LOOKBEHIND):match.start()]
     if scale and len(scale) == 1 and not currency and (value < 10 or _LABEL.search(before)):
         return None  # "Figure 2b", "step 1b": a label; "40m" is an amount
     if scale:
@@ -193,9 +219,11 @@ def claims_of(anchor: str, sentence: str, others: Sequence[str] = ()) -> tuple[F
     """The figures a citation states: those of its anchor text, else those of its sentence
     outside the other citations' anchor texts. Only marked amounts: a bare "3" or "7089" is as
     likely a page, a section or a standard's number."""
-    own = [f for f in find_figures(anchor) if f.marked]
+    own = [f for f in find_figures(anchor) if f.marked] if may_state_figures(anchor) else []
     if own:
         return tuple(_positionless(own))
+    if not may_state_figures(sentence):
+        return ()
     for other in others:
         if other:
             sentence = sentence.replace(other, " ")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linkcheck.figures import Figure, claims_of, find_figures, present, same_amount, stand_in
+from linkcheck.figures import Figure, claims_of, find_figures, may_state_figures, present, same_amount, stand_in
 
 
 @pytest.mark.parametrize(("text", "written", "value", "unit"), [
@@ -102,3 +102,21 @@ def test_stand_in_names_the_number_now_in_the_claims_place() -> None:
     found = stand_in(claim, before, after)
     assert found is not None and found.text == "50 million"
     assert stand_in(claim, before, "A page about something else: 3 offices.") is None
+
+
+_FIGURE_PIECES = st.sampled_from(["40", "3.5", "100,000", "1,2", "one", "a", "four", "forty", "in", "out of", "every",
+                                  "million", "m", "bn", "k", "per cent", "percent", "%", "£", "$", "€", "US$", "GBP",
+                                  "half", "a third", "quarters", "hundred", "thousand", "reference", "2020", "October",
+                                  "Figure", " ", "\u00a0", "-", ",", ".", "(", ")", "１", "％"])
+
+
+@given(st.lists(_FIGURE_PIECES, max_size=12).map("".join))
+def test_the_cheap_test_never_hides_a_claim(text: str) -> None:
+    """`may_state_figures` is only a shortcut: text it rules out has no marked figure at all."""
+    if any(f.marked for f in find_figures(text)):
+        assert may_state_figures(text)
+
+
+def test_a_sentence_of_bare_numbers_states_no_claim() -> None:
+    assert not may_state_figures("reference 12 reference 13 reference 14")
+    assert claims_of("", "reference 12 reference 13 reference 14") == ()

@@ -4,9 +4,11 @@ from __future__ import annotations
 import bisect
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 
@@ -44,7 +46,64 @@ def _make_parser() -> MarkdownIt:
     md.normalizeLink = _keep  # type: ignore[method-assign]
     md.normalizeLinkText = _keep  # type: ignore[method-assign,assignment]
     md.validateLink = _accept  # type: ignore[method-assign]
+    for rule in md.inline.ruler.__rules__:
+        if rule.name in ("link", "image", "footnote_inline"):
+            md.inline.ruler.at(rule.name, _within_reach(rule.fn))
+    md.inline.ruler.at("linkify", _linkify_within_reach)
     return md
+
+
+# How far a link's `[text](destination)` may stretch. markdown-it looks for the closing `]` of
+# every `[` as far as the paragraph goes, token by token: on some bracket patterns that is
+# quadratic in the paragraph. Within this reach each `[` costs a bounded scan; a longer
+# construct is read as text, and a bare URL in it is still found.
+_LINK_REACH = 2048
+# How long a bare address may be.
+_URL_REACH = 8192
+
+
+_SCHEME_AT_END = re.compile(r"(?:^|[^a-z0-9.+-])([a-z][a-z0-9.+-]*)$", re.IGNORECASE)
+
+
+def _linkify_within_reach(state: StateInline, silent: bool) -> bool:
+    """markdown-it's linkify rule, reading a bounded stretch: the stock rule hands linkify-it the
+    whole rest of the paragraph at every `://` and scans all pending text for the scheme, which
+    is quadratic on a paragraph of many run-together addresses."""
+    pos = state.pos
+    if state.linkLevel > 0 or state.src[pos:pos + 3] != "://":
+        return False
+    found = _SCHEME_AT_END.search(state.pending[-64:])
+    if not found or state.md.linkify is None:
+        return False
+    scheme = found.group(1)
+    link = state.md.linkify.match_at_start(state.src[pos - len(scheme):min(state.posMax, pos + _URL_REACH)])
+    if not link:
+        return False
+    url: str = link.url.rstrip("*")  # a trailing `*` closes emphasis, as in the stock rule
+    if not state.md.validateLink(state.md.normalizeLink(url)):
+        return False
+    if not silent:
+        state.pending = state.pending[:-len(scheme)]
+        token = state.push("link_open", "a", 1)
+        token.attrs = {"href": state.md.normalizeLink(url)}
+        token.markup, token.info = "linkify", "auto"
+        token = state.push("text", "", 0)
+        token.content = state.md.normalizeLinkText(url)
+        token = state.push("link_close", "a", -1)
+        token.markup, token.info = "linkify", "auto"
+    state.pos += len(url) - len(scheme)
+    return True
+
+
+def _within_reach(rule: Callable[[StateInline, bool], bool]) -> Callable[[StateInline, bool], bool]:
+    def bounded(state: StateInline, silent: bool) -> bool:
+        end = state.posMax
+        state.posMax = min(end, state.pos + _LINK_REACH)
+        try:
+            return rule(state, silent)
+        finally:
+            state.posMax = end
+    return bounded
 
 
 _MD = _make_parser()
