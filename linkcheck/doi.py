@@ -47,6 +47,8 @@ def doi_of(url: str, resolvers: Sequence[str] = ()) -> str | None:
     """The DOI a resolver URL names (`https://doi.org/10.1000/xyz`), or None for any other URL.
 
     `resolvers` are further resolver prefixes to recognise besides doi.org."""
+    if not resolvers and "doi" not in url.lower():
+        return None  # every resolver host (doi.org, dx.doi.org) says so: most URLs end here
     bare = url.split("#", 1)[0]
     for prefix in resolvers:
         stem = prefix.rstrip("/") + "/"

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from linkcheck.dates import ACCESSED, find_accessed
-from linkcheck.figures import claims_of
+from linkcheck.figures import claims_of, may_state_figures
 from linkcheck.model import Citation
 
 __all__ = ["annotate", "anchor_claims", "plain", "sentence_around"]
@@ -22,6 +22,7 @@ _END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9£$€])")
 # A line opening a block of its own: a list item, heading, quote or table row.
 _BLOCK = re.compile(r"\s*(?:[-*+>|#]|\d+[.)])\s")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_ACCESS = re.compile("accessed", re.IGNORECASE)
 # How many lines of a paragraph are read either side of the citation's own.
 _REACH = 8
 # How far either side of the anchor a sentence is looked for (a long sentence is some 300
@@ -153,6 +154,10 @@ def annotate(citations: Sequence[Citation], text: str) -> list[Citation]:
             out.extend(anchor_claims([citation]))
             continue
         own, sentence, at = found
+        if not (may_state_figures(sentence) or may_state_figures(citation.text) or _ACCESS.search(sentence)
+                or _ACCESS.search(own)):
+            out.append(citation)  # nothing to find: no amount, no access date
+            continue
         accessed = find_accessed(own, at) or find_accessed(sentence)
         near = citations[max(0, number - _NEIGHBOURS):number + _NEIGHBOURS + 1]
         others = [o.text for o in near if o is not citation and o.text and o.text in sentence]
