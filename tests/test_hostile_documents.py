@@ -126,6 +126,7 @@ def _doubling_ratio(extract: object, make: object) -> float:
     # Patterns on which markdown-it's own link-label scan and linkify rule were quadratic.
     pytest.param(extract_markdown, lambda n: "[r] https://r.org/\\[ " * (n // 16), id="markdown-escaped-brackets"),
     pytest.param(extract_markdown, lambda n: "*(&amp;]https://e.org/" * (n // 8), id="markdown-run-together-urls"),
+    pytest.param(extract_markdown, lambda n: "</a>[" * (n // 4), id="markdown-tags-and-brackets"),
     pytest.param(lambda text, doc: annotate(extract_markdown(text, doc), text),
                  lambda n: "".join(f'<a href="https://e.org/{i}">accessed 1 May 2020 ' for i in range(n // 4)),
                  id="markdown-one-line-with-context"),

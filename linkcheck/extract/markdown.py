@@ -57,7 +57,7 @@ def _make_parser() -> MarkdownIt:
 # every `[` as far as the paragraph goes, token by token: on some bracket patterns that is
 # quadratic in the paragraph. Within this reach each `[` costs a bounded scan; a longer
 # construct is read as text, and a bare URL in it is still found.
-_LINK_REACH = 2048
+_LINK_REACH = 512
 # How long a bare address may be.
 _URL_REACH = 8192
 
