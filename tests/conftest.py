@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
-from tests.server import Catalogue
+from tests.server import Catalogue, serving
 
 
 class InstantClock:
@@ -60,9 +59,5 @@ def clock() -> InstantClock:
 async def web() -> AsyncIterator[tuple[Catalogue, str]]:
     """(catalogue, base URL) of a real aiohttp server on 127.0.0.1."""
     catalogue = Catalogue()
-    server = TestServer(catalogue.app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield catalogue, str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(catalogue.app) as base:
+        yield catalogue, base

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from linkcheck.config import Config, Settings
 from linkcheck.model import Reference, Result, RunReport
 from linkcheck.pipeline import run_check
 from tests.conftest import InstantClock
+from tests.server import serving
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _UNTYPED = "X-Test-Untyped"
@@ -109,12 +109,8 @@ FAST = Settings(timeout=1.0, retries=0, allow_private=True, concurrency=8, per_h
 async def peers() -> AsyncIterator[tuple[Peers, str]]:
     """(routes, base URL) of a real aiohttp server on 127.0.0.1."""
     served = Peers()
-    server = TestServer(served.app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield served, str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(served.app) as base:
+        yield served, base
 
 
 async def run(tmp_path: Path, lines: list[str], *, settings: Settings = FAST, archive: bool = False,

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web as aioweb
-from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
 
 from linkcheck.cli import main
@@ -16,6 +15,7 @@ from linkcheck.config import Config, Settings, load_config
 from linkcheck.model import Reason, RunReport, Verdict
 from linkcheck.pipeline import run_check
 from linkcheck.reports import markdown, text
+from tests.server import serving
 
 SETTINGS = Settings(timeout=2.0, retries=0, allow_private=True)
 
@@ -60,12 +60,8 @@ def _html(body: str, status: int = 200) -> aioweb.Response:
 @pytest.fixture
 async def web() -> AsyncIterator[tuple[FigureWeb, str]]:
     site = FigureWeb()
-    server = TestServer(site.app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield site, str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(site.app) as base:
+        yield site, base
 
 
 def _document(tmp_path: Path, base: str) -> Path:

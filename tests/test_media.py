@@ -11,7 +11,6 @@ from urllib.parse import urljoin
 import lxml.html
 import pytest
 from aiohttp import web as aioweb
-from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
 
 from linkcheck.cli import main
@@ -22,7 +21,7 @@ from linkcheck.reports import html as report_html
 from linkcheck.reports import markdown as report_md
 from linkcheck.reports import text as report_text
 from tests.conftest import InstantClock
-from tests.server import article, html
+from tests.server import article, html, serving
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "media"
 FAST = Settings(timeout=1.0, retries=1, allow_private=True, concurrency=16, per_host=4)
@@ -184,12 +183,8 @@ class _Media:
 @pytest.fixture
 async def media() -> AsyncIterator[tuple[_Media, str]]:
     server_app = _Media()
-    server = TestServer(server_app.app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield server_app, str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(server_app.app) as base:
+        yield server_app, base
 
 
 async def test_embedded_resources_get_status_and_redirect_checks_only(
