@@ -9,6 +9,7 @@ from urllib.parse import unquote
 from . import doi, evidence, fragments
 from .figures import Figure
 from .model import ErrorKind, FetchOutcome, Reason, Target, Verdict
+from .thennow import ThenAndNow
 from .urls import odd_ipv4_detail
 
 # What to do about a missing quote: it lives in the register, so accepting a snapshot cannot help.
@@ -56,6 +57,7 @@ class Comparison:
     pdf_pages: int | None = None
     unreadable: str | None = None
     quotes: tuple[tuple[str, str, bool], ...] = ()  # (reference id, quote, found) when several share the URL
+    then_now: ThenAndNow | None = None  # the missing quote's or lost figure's sentence, then and now
 
 
 # Failures below HTTP: (verdict, reason, sentence). The sentence says what to do.

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["Figure", "claims_of", "find_figures", "may_state_figures", "present", "same_amount", "stand_in"]
+__all__ = ["Figure", "claims_of", "find_figures", "may_state_figures", "normalised", "present", "same_amount",
+           "stand_in"]
 
 _SCALES = {
     "thousand": 10**3, "k": 10**3,
@@ -163,10 +164,15 @@ def _figure(match: re.Match[str], text: str) -> Figure | None:
     return Figure(written, value, unit, match.start(), match.end(), marked=not bare)
 
 
+def normalised(text: str) -> str:
+    """`text` as figures are found in it: their positions index this string."""
+    return unicodedata.normalize("NFKC", text.translate(_SPACES))
+
+
 def find_figures(text: str) -> list[Figure]:
     """Every figure stated in `text`, in order: counts, shares, sums of money. Years and days of
     the month are not figures; nor are numbers inside names (COVID-19, G7)."""
-    text = unicodedata.normalize("NFKC", text.translate(_SPACES))
+    text = normalised(text)
     text = _PHONE.sub(lambda m: "#" * len(m.group(0)), text)  # same length: positions stay
     found = []
     for match in _PATTERN.finditer(text):

@@ -7,6 +7,7 @@ from typing import Any
 
 from .figures import Figure
 from .redact import redact
+from .thennow import ThenAndNow
 
 __all__ = [
     "Citation", "ErrorKind", "FetchOutcome", "Hop", "Reason", "Reference", "Result",
@@ -311,6 +312,8 @@ class Result:
     figures_found: tuple[str, ...] = ()
     figures_not_found: tuple[str, ...] = ()
     figures_lost: tuple[str, ...] = ()  # in the baseline, no longer on the source (figure_missing)
+    # For a missing quote or a lost figure: its sentence when cited and the one in its place now.
+    then_now: ThenAndNow | None = None
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -325,6 +328,9 @@ class Result:
             value = getattr(self, name)
             if value and ("@" in value or "=" in value):
                 object.__setattr__(self, name, redact(value))
+        shown = self.then_now
+        if shown is not None and shown.memento_url and ("@" in shown.memento_url or "=" in shown.memento_url):
+            object.__setattr__(self, "then_now", replace(shown, memento_url=redact(shown.memento_url)))
         if any("@" in h.url or "=" in h.url for h in self.redirects):
             object.__setattr__(self, "redirects", tuple(Hop(redact(h.url), h.status) for h in self.redirects))
         if any("@" in c.url or "=" in c.url or "@" in c.text or "=" in c.text for c in self.citations):
@@ -357,6 +363,8 @@ class Result:
             out["claims"] = [self._claim(f) for f in self.claims]
         if self.notes:
             out["notes"] = list(self.notes)
+        if self.then_now is not None:
+            out["then_and_now"] = self.then_now.to_json()
         return out
 
     def claim_state(self, figure: Figure) -> str:
@@ -395,7 +403,9 @@ class Result:
             figures_found=tuple(f["text"] for f in data.get("claims", ()) if f.get("found") is True),
             figures_not_found=tuple(f["text"] for f in data.get("claims", ())
                                     if f.get("found") is False and not f.get("in_baseline")),
-            figures_lost=tuple(f["text"] for f in data.get("claims", ()) if f.get("in_baseline")))
+            figures_lost=tuple(f["text"] for f in data.get("claims", ()) if f.get("in_baseline")),
+            then_now=ThenAndNow.from_json(shown, Snapshot.from_json(shown.get("snapshot")))
+            if (shown := data.get("then_and_now")) else None)
 
 
 _MASKED = ("url", "final_url", "suggested_url", "archived_url", "detail")

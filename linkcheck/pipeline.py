@@ -87,7 +87,12 @@ def _result(target: Target, judgement: classify.Judgement, outcome: FetchOutcome
         quotes=comparison.quotes if comparison else (),
         claims=target.claims, figures_found=comparison.figures_found if comparison and read else (),
         figures_not_found=tuple(t for t in comparison.figures_missing if t not in lost) if comparison and read else (),
-        figures_lost=lost)
+        figures_lost=lost,
+        then_now=comparison.then_now if comparison is not None and judgement.reason in _SHOWN_THEN else None)
+
+
+# The reasons a result shows the cited sentence then and now for.
+_SHOWN_THEN = frozenset({Reason.QUOTE_MISSING, Reason.FIGURE_MISSING})
 
 
 def _wants_body(target: Target) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
-from . import content, figures, fragments
+from . import content, figures, fragments, thennow
 from .archive import Original, WarcWriter, payload_digests, read_capture, target_uri, warc_date
 from .classify import Comparison
 from .files import write_atomic
@@ -183,6 +183,8 @@ class EvidenceStore:
             quoted = replace(quoted, unreadable=reading.drift_unreadable)
         kept = self._db.last_good_snapshot(redact(target.url)) if quoted.quote_found is False else None
         last_seen = kept[0].time if kept else None  # a good verdict means its quote was there
+        if quoted.then_now is not None and kept:
+            quoted = replace(quoted, then_now=quoted.then_now.seen(last_seen, self.display(kept[0])))
         quoted = self._figures_lost(quoted, outcome, reading)
         return replace(quoted, quote_last_seen=last_seen, similarity=similarity, threshold=self.drift_threshold,
                        baseline_time=drift[0] if drift is not None and similarity is not None else None,
@@ -201,12 +203,20 @@ class EvidenceStore:
         after = reading.text or self._db.text_for(after_sha) or ""
         had = figures.find_figures(before)
         lost = []
+        shown: thennow.ThenAndNow | None = None
         for text in quoted.figures_missing:
             claim = next((c for c in quoted.claims if c.text == text), None)
             if claim is not None and figures.present(claim, had):
                 now = figures.stand_in(claim, before, after)
                 lost.append((text, now.text if now else None))
-        return replace(quoted, figures_lost=tuple(lost), figures_baseline=baseline_time) if lost else quoted
+                shown = shown or thennow.for_figure(claim, before, after, now)
+        if not lost:
+            return quoted
+        if shown is not None:
+            row = self._db.baseline(redact(outcome.url))
+            shown = shown.seen(baseline_time, self.display(row.snapshot) if row is not None else None)
+        return replace(quoted, figures_lost=tuple(lost), figures_baseline=baseline_time,
+                       then_now=shown or quoted.then_now)
 
     # -- after classifying -------------------------------------------------------------------------
 
@@ -304,8 +314,10 @@ def quote_comparison(target: Target, outcome: FetchOutcome) -> Comparison | None
     if found is False or missing or doubt or absent:
         unreadable = content.why_unreadable(body, outcome.content_type, truncated=outcome.body_truncated) or (
             "the PDF's pages could not be counted" if wants_page and pages is None else None)
+    gone_text = quote if found is False else missing[0] if missing else None
+    then_now = thennow.for_quote(gone_text, text) if gone_text and not unreadable else None
     return Comparison(quote=quote, quote_found=found, texts_missing=missing, pdf_pages=pages, unreadable=unreadable,
-                      quotes=checks if len(checks) > 1 else (), claims=claims,
+                      quotes=checks if len(checks) > 1 else (), claims=claims, then_now=then_now,
                       figures_found=tuple(c.text for c in claims if c.text not in absent), figures_missing=absent)
 
 

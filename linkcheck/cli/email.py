@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from ..config import Config
-from ..model import HISTORY_MISSING
-from ..notify.digest import Digest, build_digest
+from ..history.trend import identity
+from ..model import HISTORY_MISSING, Result
+from ..notify.digest import Digest, build_digest, with_then_and_now
 from ..notify.email import USER_ENV, SendError, build_message, email_options, send, write_eml
 from ..printable import printable
 from ..store import last_report_path
@@ -45,18 +46,30 @@ def _title(config: Config) -> str:
     return Path.cwd().name
 
 
-def _note_missing_history(digest: Digest, state_dir: Path) -> Digest:
-    """The latest run's report says whether it found the history it expected (`check
-    --expect-history`); when it did not and it ran in the period, the digest says so plainly."""
+def _from_last_report(digest: Digest, state_dir: Path) -> Digest:
+    """What only the latest run's report holds: whether it found the history it expected (`check
+    --expect-history`; when it did not and it ran in the period, the digest says so plainly), and
+    what each changed source said when cited beside what it says now."""
     try:
-        run = json.loads(last_report_path(state_dir).read_text(encoding="utf-8"))["run"]
+        report = json.loads(last_report_path(state_dir).read_text(encoding="utf-8"))
+        run, results = report["run"], report["results"]
     except (OSError, ValueError, KeyError, TypeError):
         return digest
     finished = run.get("finished") if isinstance(run, dict) else None
     if (run.get("history") == HISTORY_MISSING and isinstance(finished, str)
             and digest.since <= finished <= digest.now):
-        return replace(digest, history_missing=finished)
-    return digest
+        digest = replace(digest, history_missing=finished)
+    if finished != digest.latest_run or not isinstance(results, list):
+        return digest  # the report is not of the run the digest reads
+    shown = {}
+    for data in results:
+        if isinstance(data, dict) and data.get("then_and_now"):
+            try:
+                result = Result.from_json(data)
+            except (KeyError, TypeError, ValueError):
+                continue
+            shown[identity(result.url, result.reference_id or "")] = result.then_now
+    return with_then_and_now(digest, shown) if shown else digest
 
 
 @main.command("email", epilog=_EPILOG)
@@ -91,7 +104,7 @@ def email_command(to: tuple[str, ...], since: float, dry_run: bool, sender: str 
         # The run the period started from tells what was failing before it: fixed needs that.
         rows = history.latest_results(before=start) + history.results_between(start, now)
         offline_run = history.latest_offline()
-    digest = _note_missing_history(build_digest(rows, start, now, title=_title(config), offline_run=offline_run),
+    digest = _from_last_report(build_digest(rows, start, now, title=_title(config), offline_run=offline_run),
                                    folder)
     message = build_message(digest, sender or options.sender or login or "linkcheck@localhost", recipients,
                             options.subject_prefix)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from linkcheck.dates import ACCESSED, find_accessed
 from linkcheck.figures import claims_of, may_state_figures
 from linkcheck.model import Citation
+from linkcheck.sentences import sentence_around
 
 __all__ = ["annotate", "anchor_claims", "plain", "sentence_around"]
 
@@ -16,9 +17,6 @@ _LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")  # a Markdown
 _REF_LINK = re.compile(r"\[([^\]]*)\]\[[^\]]*\]")
 _TAG = re.compile(r"<[^>]*>")
 _MARK = re.compile(r"(?<!\w)[*_`]+|[*_`]+(?!\w)")
-# A sentence ends at . ! or ? followed by space and a capital, a quote or a bracket; "3.5" and
-# "U.K. government" stay whole.
-_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9£$€])")
 # A line opening a block of its own: a list item, heading, quote or table row.
 _BLOCK = re.compile(r"\s*(?:[-*+>|#]|\d+[.)])\s")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -38,17 +36,6 @@ def plain(raw: str) -> str:
     text = _REF_LINK.sub(r"\1", _LINK.sub(r"\1", raw))
     text = html.unescape(_TAG.sub(" ", text))
     return " ".join(_MARK.sub("", text).split())
-
-
-def sentence_around(text: str, start: int, end: int) -> str:
-    """The sentence of `text` holding the span [start, end)."""
-    begin = 0
-    for match in _END.finditer(text):
-        if match.end() <= start:
-            begin = match.end()
-        elif match.start() >= end:
-            return text[begin:match.start()].strip()
-    return text[begin:].strip()
 
 
 def _bounds(lines: Sequence[str], index: int) -> tuple[int, int]:

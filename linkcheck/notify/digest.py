@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from ..history.trend import identity
 from ..model import HISTORY_NOTE, Citation, Verdict
+from ..thennow import ThenAndNow
 from ..times import parse_time
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ class Item:
     first_failed: str | None = None
     days: int | None = None
     was: str | None = None
+    reference_id: str = ""
+    then_now: ThenAndNow | None = None  # a changed source: its cited sentence then and now
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +109,15 @@ class Digest:
 
 def _item(row: ResultLike, first_failed: str | None = None, days: int | None = None, was: str | None = None) -> Item:
     return Item(row.url, str(row.verdict), str(row.reason), row.detail, row.http_status, tuple(row.citations),
-                first_failed, days, was)
+                first_failed, days, was, row.reference_id or "")
+
+
+def with_then_and_now(digest: Digest, shown: Mapping[tuple[str, str], ThenAndNow | None]) -> Digest:
+    """The digest with each failing item's sentence then and now (by URL identity), where the
+    latest run's report has one."""
+    def add(items: tuple[Item, ...]) -> tuple[Item, ...]:
+        return tuple(replace(i, then_now=shown.get(identity(i.url, i.reference_id), i.then_now)) for i in items)
+    return replace(digest, new=add(digest.new), still=add(digest.still))
 
 
 def _totals(rows: Iterable[ResultLike]) -> dict[str, int]:
@@ -183,6 +194,17 @@ def _cited(citation: Citation) -> str:
     return citation.where + (f"  “{_one_line(citation.text)}”" if citation.text.strip() else "")
 
 
+def _then_and_now(shown: ThenAndNow) -> list[str]:
+    lines = [f"      {shown.when_cited}: “{_one_line(shown.then)}”",
+             f"      now: {'“' + _one_line(shown.now) + '”' if shown.now else '(nothing like it is on the page now)'}"]
+    if shown.memento_url:
+        lines.append(f"      archived copy: {_one_line(shown.memento_url)}")
+    if shown.snapshot is not None:
+        lines.append(f"      our snapshot: {_one_line(shown.snapshot.warc)}"
+                     + (f" at offset {shown.snapshot.offset}" if shown.snapshot.offset is not None else ""))
+    return lines
+
+
 def render_text(digest: Digest) -> str:
     """The plain-text part: the same sections as the HTML, readable in any mail client."""
     lines = [f"linkcheck digest — {_one_line(digest.title)}", "", _intro(digest)]
@@ -199,6 +221,8 @@ def render_text(digest: Digest) -> str:
             else:
                 note = _why(item)
             lines.append(f"  [{item.verdict}] {_one_line(item.url)} — {note}")
+            if item.then_now is not None:
+                lines += _then_and_now(item.then_now)
             lines += [f"      {_cited(c)}" for c in item.citations]
     lines += ["", "Latest run, by verdict" + (" (change since the previous run)" if digest.previous_totals else "")]
     for verdict, count in digest.totals.items():
@@ -233,6 +257,14 @@ td{border-bottom:1px solid #e5e7eb;vertical-align:top;padding:4px 8px;overflow-w
 {% for i in items %}<tr><td class="v {{ i.verdict }}">{{ i.verdict }}</td>
 <td class="url">{% if i.url is web %}<a href="{{ i.url }}">{{ i.url }}</a>{% else %}{{ i.url }}{% endif %}</td>
 <td>{% if i.was %}was {{ i.was }}{% else %}{{ i.reason }}{% if i.detail %}: {{ i.detail }}{% endif %}
+{% if i.then_now %}<table style="margin:4px 0;width:100%"><tr><th>{{ i.then_now.when_cited }}</th><th>now</th></tr>
+<tr><td style="background:#fee2e2">“{{ i.then_now.then }}”</td><td style="background:#f3f4f6">
+{% if i.then_now.now %}“{{ i.then_now.now }}”{% else %}<em>nothing like it is on the page now</em>{% endif %}</td></tr>
+{% if i.then_now.memento_url or i.then_now.snapshot %}<tr><td colspan="2" class="muted">
+{% if i.then_now.memento_url %}{% if i.then_now.memento_url is web %}<a href="{{ i.then_now.memento_url }}">
+archived copy</a>{% else %}archived copy: {{ i.then_now.memento_url }}{% endif %}{% endif %}
+{% if i.then_now.snapshot %} our snapshot: <code>{{ i.then_now.snapshot.warc }}</code>{% endif %}</td></tr>{% endif %}
+</table>{% endif %}
 {% if i.days is not none %}<br><span class="muted">failing for {{ i.days }} days, since {{ i.first_failed[:10] }}
 </span>{% endif %}{% endif %}</td>
 <td>{% for c in i.citations %}<code>{{ c.location }}</code>{% if c.text.strip() %} “{{ c.text }}”{% endif %}

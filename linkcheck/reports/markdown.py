@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..model import HISTORY_NOTE, Result, RunReport, Verdict
 from ..printable import printable
-from .notes import StandIns, figure_sources, figures_line, figures_summary, stand_ins, uncited
+from .notes import StandIns, figure_sources, figures_line, figures_summary, shown_then, stand_ins, uncited
 
 __all__ = ["render"]
 
@@ -20,6 +20,37 @@ def _row(result: Result, behind: StandIns) -> str:
     where = "<br>".join(_cell(f"{c.where} “{c.text}”" if c.text else c.where) for c in result.citations)
     where = where or _cell(uncited(result, behind) or "")
     return f"| {_cell(result.url) or '(empty)'} | {result.reason} | {_cell(result.detail)} | {where or '—'} |"
+
+
+def _link(label: str, url: str) -> str:
+    """A Markdown link to a web address (anything else is shown as text)."""
+    if url.lower().startswith(("http://", "https://")):
+        return f"[{_cell(label)}](<{url.replace('>', '%3E').replace('<', '%3C').replace(' ', '%20')}>)"
+    return _cell(f"{label}: {url}")
+
+
+def _then_and_now(report: RunReport) -> list[str]:
+    """What each changed source said when cited beside what it says now, and where to see the former."""
+    changed = shown_then(report)
+    if not changed:
+        return []
+    lines = ["", "## What the sources said when cited, and say now", ""]
+    for r in changed:
+        shown = r.then_now
+        assert shown is not None
+        seen = [_link("archived copy", shown.memento_url)] if shown.memento_url else []
+        if shown.snapshot is not None:
+            at = f" at offset {shown.snapshot.offset}" if shown.snapshot.offset is not None else ""
+            seen.append(_cell(f"our snapshot: {shown.snapshot.warc}{at}"))
+        now = f"“{_cell(shown.now)}”" if shown.now else "(nothing like it is on the page now)"
+        lines += [f"**{_cell(r.url)}**{' (' + _cell(r.reference_id) + ')' if r.reference_id else ''} — {r.reason}", "",
+                  "| | |", "|---|---|",
+                  f"| {_cell(shown.when_cited)} | “{_cell(shown.then)}” |",
+                  f"| now | {now} |"]
+        if seen:
+            lines += ["", "Seen in: " + " · ".join(seen)]
+        lines.append("")
+    return lines[:-1]
 
 
 def render(report: RunReport) -> str:
@@ -43,6 +74,7 @@ def render(report: RunReport) -> str:
             continue
         lines += ["", f"## {verdict} ({len(group)})", "", "| URL | reason | detail | cited at |", "|---|---|---|---|"]
         lines += [_row(r, behind) for r in group]
+    lines += _then_and_now(report)
     ok = summary[str(Verdict.OK)]
     if ok:
         lines += ["", f"<details><summary>{ok} ok</summary>", ""]

@@ -5,7 +5,8 @@ from collections.abc import Mapping
 
 from ..model import Citation, Result, RunReport, Verdict
 
-__all__ = ["FIGURE_STATES", "StandIns", "figure_sources", "figures_line", "figures_summary", "stand_ins", "uncited"]
+__all__ = ["FIGURE_STATES", "StandIns", "figure_sources", "figures_line", "figures_summary", "shown_then", "stand_ins",
+           "uncited"]
 
 StandIns = Mapping[str, tuple[Citation, ...]]
 
@@ -50,3 +51,9 @@ def uncited(result: Result, behind: StandIns) -> str | None:
         return (f"behind the placeholder{'s' if len(places) > 1 else ''} at "
                 + ", ".join(dict.fromkeys(c.location for c in places)))
     return f"listed in references.yaml as {result.reference_id}, cited in no document"
+
+
+def shown_then(report: RunReport) -> list[Result]:
+    """The results that show a cited sentence then and now (a missing quote, a lost figure)."""
+    return [r for r in report.results if r.then_now is not None]
+
