@@ -21,6 +21,7 @@ from .doi import Work, doi_of, doi_url
 from .errors import InputError
 from .extract import extract_file, find_documents
 from .fetch import Clock, Fetcher
+from .files import write_atomic
 from .history import CachedResult, reuse_note
 from .localfile import judge_local
 from .model import (
@@ -38,7 +39,8 @@ from .model import (
 )
 from .policy import AddressPolicy, Gate, ip_is_public
 from .reading import Reader, Request
-from .store import EvidenceStore
+from .reports import json as report_json
+from .store import EvidenceStore, last_report_path
 from .times import utc_now
 from .urls import is_relative, is_root_relative, placeholder_reason, split_fragment
 
@@ -185,10 +187,14 @@ def _on_site(citations: list[Citation], references: Sequence[Reference],
 _COPYABLE = frozenset({Verdict.BROKEN, Verdict.CHANGED})
 
 
+def _copyable(result: Result) -> bool:
+    return result.verdict in _COPYABLE and result.url.startswith(("http://", "https://"))
+
+
 async def _with_archived_copies(results: list[Result], store: EvidenceStore, settings: Settings) -> list[Result]:
     """Broken and changed results with the snapshot that still shows the evidence, and an
     archived copy: our replay server's, else the Wayback Machine's closest before the failure."""
-    failing = [r for r in results if r.verdict in _COPYABLE and r.url.startswith(("http://", "https://"))]
+    failing = [r for r in results if _copyable(r)]
     if not failing:
         return results
     from .wayback import ArchivedCopies, ArchiveEndpoints  # requests, only when something failed
@@ -214,9 +220,8 @@ async def _with_archived_copies(results: list[Result], store: EvidenceStore, set
             return result.snapshot
         return store.display(good[result.url][0]) if result.url in good else None
 
-    changing = {id(r) for r in failing}  # the rest stay the very results already recorded
-    return [replace(r, archived_url=copies.get(r.url, r.archived_url), snapshot=evidence(r))
-            if id(r) in changing else r for r in results]
+    return [replace(r, archived_url=copies.get(r.url, r.archived_url), snapshot=evidence(r)) if _copyable(r) else r
+            for r in results]
 
 
 def _from_cache(target: Target, hit: CachedResult) -> Result:
@@ -353,7 +358,8 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                            previous_runs=previous, history=_history(store is not None, bool(previous), expect_history))
         if store is not None:
             store.finish(report.results, report.finished, report.summary, offline=offline)
-            store.keep_report(report)
+    if state_dir is not None:  # kept so that `linkcheck report` can render it again
+        write_atomic(last_report_path(state_dir), report_json.render(report))
     return report
 
 

@@ -11,17 +11,15 @@ from types import TracebackType
 from . import content, figures, fragments, thennow
 from .archive import Original, WarcWriter, payload_digests, read_capture, target_uri, warc_date
 from .classify import Comparison
-from .files import write_atomic
 from .history import CachedResult, History, carried_trend, compute_trend, identity
-from .model import FetchOutcome, Reason, Result, RunReport, Snapshot, Target, Verdict
+from .history.write import Capture
+from .model import FetchOutcome, Reason, Result, Snapshot, Target, Verdict
 from .reading import Reading, Request
 from .redact import redact
-from .reports import json as report_json
 
 __all__ = ["EvidenceStore", "archive_dir", "history_path", "last_report_path", "quote_comparison"]
 
 _GOOD = frozenset({Verdict.OK, Verdict.REDIRECTED})
-_BATCH = 256  # index rows and results written per transaction while a run goes on
 
 
 def history_path(state_dir: Path) -> Path:
@@ -37,12 +35,14 @@ def last_report_path(state_dir: Path) -> Path:
     return state_dir / "last-report.json"
 
 
-
-
 class EvidenceStore:
     """Keeps what one run saw: every evidence response archived (identical payloads as
     revisits), indexed for seeking, compared with the quote and the baseline, and every
-    result recorded so the next run can tell what is new, still broken, or fixed."""
+    result recorded so the next run can tell what is new, still broken, or fixed.
+
+    History is only read while the run goes on; `finish` writes the whole run (index rows,
+    main texts, results, baselines, the run itself) in one transaction. A run that never gets
+    there leaves history as it found it: only its WARC records, which no index row names."""
 
     def __init__(self, state_dir: Path, run_id: str, started: str, *, archive: bool,
                  drift_threshold: float) -> None:
@@ -54,17 +54,15 @@ class EvidenceStore:
         self.history: History | None = None
         self.writer: WarcWriter | None = None
         self._seen: dict[str, Original] = {}       # payloads archived in full during this run
-        self._pending: list[tuple[str, Snapshot, int, str, bool, str | None]] = []  # index rows
+        self._pending: list[Capture] = []  # index rows, written when the run finishes
+        self._texts: dict[str, str] = {}  # main texts read during this run, by payload sha256
         self._with_baseline: set[str] = set()
         self._archived: set[str] = set()
         self._recent: dict[tuple[str, str], list[tuple[str, str]]] = {}  # earlier verdicts, for trends
-        self._unrecorded: list[Result] = []
-        self._recorded: dict[int, Result] = {}  # by id(): what history holds, exactly as noted
         self._drifting: dict[str, tuple[str | None, str, str]] = {}  # URL -> baseline time, its sha, this sha
 
     def __enter__(self) -> EvidenceStore:
         self.history = History(history_path(self.state_dir))
-        self.history.start_run(self.run_id, self.started)
         self._with_baseline = self.history.baseline_urls()
         self._archived = self.history.archived_payloads()
         self._recent = self.history.recent_verdicts()
@@ -76,8 +74,6 @@ class EvidenceStore:
                  tb: TracebackType | None) -> None:
         if self.writer is not None:
             self.writer.__exit__(exc_type, exc, tb)
-        if self.history is not None and self._pending:
-            self._flush()  # a failed run's captures stay findable; its results never count
         if self.history is not None:
             self.history.close()
 
@@ -112,10 +108,8 @@ class EvidenceStore:
         snapshot = self.writer.write(outcome, original, digests=digests)
         if snapshot is None:
             return None
-        # Indexed in batches: a crash loses at most the last batch's index rows, never a record.
+        # Indexed when the run finishes: until then no later run takes this record for an original.
         self._pending.append((redact(outcome.url), snapshot, outcome.status, digest, original is not None, uri))
-        if len(self._pending) >= _BATCH:
-            self._flush()
         return snapshot
 
     def _stored_original(self, sha: str) -> Original | None:
@@ -130,10 +124,6 @@ class EvidenceStore:
         stored = read_capture(archive_dir(self.state_dir), earlier.warc, earlier.offset)
         return Original(stored.url, stored.date, earlier.digest)
 
-    def _flush(self) -> None:
-        self._db.add_snapshots(self._pending)
-        self._pending.clear()
-
     def drift_request(self, request: Request, outcome: FetchOutcome, snapshot: Snapshot | None) -> Request:
         """`request` with the drift check added when the page has a baseline with other bytes: the
         baseline's main text (or its body, from the archive, when its text was never read) and
@@ -145,7 +135,7 @@ class EvidenceStore:
         baseline = self._db.baseline(url)
         if baseline is None or baseline.sha256 == snapshot.sha256:
             return request
-        before = self._db.text_for(baseline.sha256)
+        before = self._text_for(baseline.sha256)
         body, content_type = None, ""
         if before is None:
             row = self._db.original_for(baseline.sha256)
@@ -155,7 +145,7 @@ class EvidenceStore:
             body = stored.body
             content_type = dict((k.lower(), v) for k, v in stored.headers).get("content-type", "")
         self._drifting[outcome.url] = (baseline.time, baseline.sha256, snapshot.sha256)
-        return replace(request, drift=True, text=self._db.text_for(snapshot.sha256), baseline_text=before,
+        return replace(request, drift=True, text=self._text_for(snapshot.sha256), baseline_text=before,
                        baseline_body=body, baseline_type=content_type, threshold=self.drift_threshold)
 
     def remember(self, outcome: FetchOutcome, reading: Reading) -> None:
@@ -165,8 +155,11 @@ class EvidenceStore:
             return
         _, before_sha, after_sha = drift
         for sha, text in ((before_sha, reading.baseline_text), (after_sha, reading.text)):
-            if text is not None and self._db.text_for(sha) is None:
-                self._db.save_text(sha, text)
+            if text is not None and self._text_for(sha) is None:
+                self._texts[sha] = text
+
+    def _text_for(self, sha: str) -> str | None:
+        return self._texts[sha] if sha in self._texts else self._db.text_for(sha)
 
     def compare(self, target: Target, outcome: FetchOutcome, quoted: Comparison | None,
                 reading: Reading) -> Comparison | None:
@@ -197,10 +190,10 @@ class EvidenceStore:
         if not quoted.figures_missing or quoted.unreadable or drift is None:
             return quoted
         baseline_time, before_sha, after_sha = drift
-        before = reading.baseline_text or self._db.text_for(before_sha)
+        before = reading.baseline_text or self._text_for(before_sha)
         if not before:
             return quoted
-        after = reading.text or self._db.text_for(after_sha) or ""
+        after = reading.text or self._text_for(after_sha) or ""
         had = figures.find_figures(before)
         lost = []
         shown: thennow.ThenAndNow | None = None
@@ -221,24 +214,15 @@ class EvidenceStore:
     # -- after classifying -------------------------------------------------------------------------
 
     def note(self, result: Result) -> Result:
-        """The result as reports show it (its history: first failure, streak, last ok, trend; its
-        snapshot's path), recorded in batches while the run goes on. Until `finish`, the run is
-        unfinished, and an unfinished run's results never count."""
+        """The result as reports show it: its history (first failure, streak, last ok, trend) as the
+        runs before this one left it, and its snapshot's path. Nothing is written: `finish`
+        records the run's results once, as they end."""
         previous = self._recent.get(identity(result.url, result.reference_id or ""), [])
         info = (carried_trend(previous) if result.reason is Reason.OFFLINE
                 else compute_trend(previous, str(result.verdict), self.started))
-        shown = replace(result, first_failed=info.first_failed, last_ok=info.last_ok,
-                        consecutive_failures=info.consecutive_failures, trend=info.trend,
-                        snapshot=self.display(result.snapshot) if result.snapshot else None)
-        self._unrecorded.append(shown)
-        if len(self._unrecorded) >= _BATCH:
-            self._record()
-        return shown
-
-    def _record(self) -> None:
-        self._db.record_results(self.run_id, self._unrecorded)
-        self._recorded.update((id(r), r) for r in self._unrecorded)
-        self._unrecorded.clear()
+        return replace(result, first_failed=info.first_failed, last_ok=info.last_ok,
+                       consecutive_failures=info.consecutive_failures, trend=info.trend,
+                       snapshot=self.display(result.snapshot) if result.snapshot else None)
 
     def last_good(self, result: Result) -> tuple[Snapshot, str] | None:
         """(snapshot, URL captured) that still shows the evidence: for a changed page its baseline,
@@ -255,20 +239,14 @@ class EvidenceStore:
 
     def finish(self, results: Sequence[Result], finished: str, summary: dict[str, int], *,
                offline: bool = False) -> None:
-        """Record what is not yet recorded (and any result that changed since it was noted), make
-        a page's first good snapshot its baseline, and mark the run finished: from then on it
-        counts, unless it was `offline`."""
-        self._flush()
-        waiting = {id(r) for r in self._unrecorded}
-        self._unrecorded.extend(r for r in results if id(r) not in waiting and self._recorded.get(id(r)) is not r)
-        self._record()
-        self._db.ensure_baselines([(_fetched_url(r), r.snapshot.sha256, r.snapshot.time or finished)
-                                   for r in results if r.verdict in _GOOD and r.snapshot is not None])
-        self._db.finish_run(self.run_id, finished, summary, offline=offline)
-
-    def keep_report(self, report: RunReport) -> None:
-        """The run's report.json, kept so that `linkcheck report` can render it again."""
-        write_atomic(last_report_path(self.state_dir), report_json.render(report))
+        """Write the run in one transaction: its captures indexed, the main texts it read, its
+        final `results`, a page's first good snapshot as its baseline, and the run, finished:
+        from then on it counts, unless it was `offline`."""
+        self._db.commit_run(
+            self.run_id, self.started, finished, summary, offline=offline, results=results,
+            snapshots=self._pending, texts=self._texts.items(),
+            baselines=[(_fetched_url(r), r.snapshot.sha256, r.snapshot.time or finished)
+                       for r in results if r.verdict in _GOOD and r.snapshot is not None])
 
     def display(self, snapshot: Snapshot) -> Snapshot:
         """The snapshot as a report shows it: the WARC's path from the working folder (history

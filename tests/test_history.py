@@ -452,27 +452,43 @@ def test_sigkill_mid_batch_leaves_a_consistent_database(db: Path) -> None:
         assert h.runs()[0].id == "after"
 
 
-# --------------------------------------------------------------------------- recording during a run
+# --------------------------------------------------------------------------- recording a run
 
-def test_a_run_records_results_as_it_goes_and_they_count_once_it_finishes(tmp_path: Path) -> None:
+def test_a_run_writes_nothing_until_it_finishes_and_then_everything_at_once(tmp_path: Path) -> None:
     from linkcheck.store import EvidenceStore, history_path
 
     state = tmp_path / "state"
     with History(history_path(state)) as earlier:
         run(earlier, "before", t(1), t(1, 1), broken(URL + "/0"))
+    before = list(raw(history_path(state)).iterdump())
     store = EvidenceStore(state, "now", t(2), archive=False, drift_threshold=0.6)
     with store:
         noted = [store.note(ok(f"{URL}/{i}")) for i in range(300)]
         assert (noted[0].trend, noted[0].first_failed, noted[0].last_ok) == ("fixed", None, t(2))
-        conn = raw(history_path(state))
-        # Written in batches while the run goes on, but an unfinished run does not count yet.
-        assert conn.execute("SELECT COUNT(*) FROM results WHERE run_id = 'now'").fetchone()[0] == 256
-        with History(history_path(state)) as reader:
-            assert [r.run_id for r in reader.latest_results()] == ["before"]
+        assert list(raw(history_path(state)).iterdump()) == before  # noted, not written
         revised = Result(f"{URL}/0", Verdict.BROKEN, Reason.HTTP_STATUS, "revised after it was noted",
                          http_status=410, reference_id="r1")
         store.finish([revised, *noted[1:]], t(2, 1), {"ok": 299, "broken": 1})
     with History(history_path(state)) as reader:
         latest = reader.latest_results()
+        assert [(r.id, r.finished) for r in reader.runs()] == [("now", t(2, 1)), ("before", t(1, 1))]
     assert len(latest) == 300 and {r.run_id for r in latest} == {"now"}
     assert [(r.verdict, r.detail) for r in latest if r.url == URL + "/0"] == [("broken", "revised after it was noted")]
+
+
+def test_a_run_is_committed_whole_or_not_at_all(h: History) -> None:
+    with pytest.raises(ValueError, match="snapshot time"):
+        h.commit_run("bad", t(1), t(1, 1), {}, results=[ok()],
+                     snapshots=[(URL, Snapshot("w.warc.gz", "a" * 64, 0, "yesterday"), 200, "sha256:a", False, URL)])
+    with pytest.raises(AttributeError):
+        h.commit_run("bad", t(1), t(1, 1), {}, results=[ok(), "not a result"],  # type: ignore[list-item]
+                     baselines=[(URL, "a" * 64, t(1))], texts=[("a" * 64, "text")])
+    assert (h.runs(), h.baseline_urls(), h.text_for("a" * 64)) == ([], set(), None)
+    h.commit_run("good", t(1), t(1, 1), {"ok": 1}, results=[ok()], texts=[("a" * 64, "text")],
+                 snapshots=[(URL, Snapshot("w.warc.gz", "a" * 64, 0, t(1)), 200, "sha256:a", False, URL)],
+                 baselines=[(URL, "a" * 64, t(1))])
+    with pytest.raises(ValueError, match="already exists"):
+        h.commit_run("good", t(2), t(2, 1), {})
+    assert [(r.id, r.finished, r.summary) for r in h.runs()] == [("good", t(1, 1), {"ok": 1})]
+    assert (h.baseline(URL) is not None, h.text_for("a" * 64), [r.verdict for r in h.latest_results()]) == (
+        True, "text", ["ok"])

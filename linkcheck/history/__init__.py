@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from ..errors import InputError
 from ..model import Citation, Reason, Result, Snapshot, Verdict
+from . import write
 from .rows import CachedResult, ResultRow, RunRow, SnapshotRow, TimelineRow, TrendInfo, reuse_note
 from .schema import MIGRATIONS, check_time, migrate, parse_time, transaction
 from .trend import FAILING, carried_trend, compute_trend, identity
+from .write import FIRST_BASELINE, INSERT_RESULT, INSERT_SNAPSHOT, Capture, result_row, save_text, snapshot_rows
 
 __all__ = ["FAILING", "MIGRATIONS", "CachedResult", "History", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow",
            "TrendInfo", "carried_trend", "compute_trend", "identity", "reuse_note"]
@@ -45,25 +46,10 @@ def _snapshot_row(row: tuple[Any, ...]) -> SnapshotRow:
                        baseline=bool(baseline), target_uri=target_uri)
 
 
-def _save_text(conn: sqlite3.Connection, sha256: str, text: str) -> None:
-    conn.execute("INSERT INTO texts VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING",
-                 (sha256, zlib.compress(text.encode("utf-8"))))
-
-
-def _result_row(run_id: str, r: Result) -> tuple[Any, ...]:
-    s = r.snapshot
-    # The WARC's file name only: a report shows it with the path to the state dir's archive.
-    warc = os.path.basename(s.warc) if s else None
-    # A reused verdict is kept as its fetch gave it, with that fetch's time: its detail never grows.
-    detail = r.detail.removesuffix(reuse_note(r.checked_at)) if r.checked_at else r.detail
-    return (run_id, r.url, r.reference_id or "", str(r.verdict), str(r.reason), detail, r.http_status,
-            r.final_url, s.sha256 if s else None, warc, s.offset if s else None,
-            s.time if s else None, json.dumps([c.to_json() for c in r.citations], ensure_ascii=False), r.checked_at)
-
-
 class History:
     """The history database. Every method is one short transaction, committed before it returns,
-    so a process killed at any moment leaves only whole batches behind."""
+    so a process killed at any moment leaves only whole batches behind; a run is one batch
+    (`commit_run`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -120,8 +106,17 @@ class History:
         with transaction(self._conn) as conn:
             if not conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
                 raise ValueError(f"no run {run_id!r}: start_run first")
-            conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             (_result_row(run_id, r) for r in results))
+            conn.executemany(INSERT_RESULT, (result_row(run_id, r) for r in results))
+
+    def commit_run(self, run_id: str, started: str, finished: str, summary: dict[str, int], *,
+                   offline: bool = False, results: Iterable[Result] = (), snapshots: Iterable[Capture] = (),
+                   texts: Iterable[tuple[str, str]] = (), baselines: Iterable[tuple[str, str, str]] = ()) -> None:
+        """A whole run in one transaction: its row, finished; its captures indexed; the main texts
+        it read (sha256, text); its results; and (url, sha256, time) made baselines where a URL has
+        none. A process killed before this commits leaves history as it was; an `offline` run is
+        kept, but nothing counts it."""
+        write.commit_run(self._conn, run_id, started, finished, summary, offline=offline, results=results,
+                         snapshots=snapshots, texts=texts, baselines=baselines)
 
     def runs(self, limit: int = 20) -> list[RunRow]:
         """Newest first, unfinished (crashed) runs included."""
@@ -220,19 +215,11 @@ class History:
         if text is not None:
             self.save_text(snapshot.sha256, text)
 
-    def add_snapshots(self, items: Sequence[tuple[str, Snapshot, int, str, bool, str | None]]) -> None:
+    def add_snapshots(self, items: Sequence[Capture]) -> None:
         """Index captures (url, snapshot, status, digest, revisit, target URI) in one transaction."""
-        rows = []
-        for url, snapshot, status, digest, revisit, target_uri in items:
-            if snapshot.time is None or snapshot.offset is None:
-                raise ValueError("a snapshot needs its capture time and WARC offset to be indexed")
-            check_time(snapshot.time, "snapshot time")
-            rows.append((url, snapshot.time, status, snapshot.sha256, digest, snapshot.warc, snapshot.offset,
-                         int(revisit), target_uri))
+        rows = snapshot_rows(items)
         with transaction(self._conn) as conn:
-            conn.executemany(
-                "INSERT INTO snapshots (url, time, status, sha256, digest, warc, warc_offset, revisit, target_uri) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (warc, warc_offset) DO NOTHING", rows)
+            conn.executemany(INSERT_SNAPSHOT, rows)
 
     def _select(self, where: str, params: tuple[Any, ...], tail: str) -> list[SnapshotRow]:
         rows = self._conn.execute(f"{_SNAPSHOT_SELECT} WHERE {where} {tail}", params).fetchall()
@@ -255,7 +242,7 @@ class History:
     def save_text(self, sha256: str, text: str) -> None:
         """Keep a payload's extracted main text; the first text stored for a payload stays."""
         with transaction(self._conn) as conn:
-            _save_text(conn, sha256, text)
+            save_text(conn, sha256, text)
 
     def text_for(self, sha256: str) -> str | None:
         row = self._conn.execute("SELECT text FROM texts WHERE sha256 = ?", (sha256,)).fetchone()
@@ -327,7 +314,7 @@ class History:
             check_time(time, "baseline time")
         with transaction(self._conn) as conn:
             before = conn.total_changes
-            conn.executemany("INSERT INTO baselines VALUES (?, ?, ?) ON CONFLICT (url) DO NOTHING", items)
+            conn.executemany(FIRST_BASELINE, items)
             return conn.total_changes - before
 
     def latest_reason(self, url: str) -> str | None:
