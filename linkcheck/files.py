@@ -2,17 +2,24 @@
 from __future__ import annotations
 
 import os
+import secrets
 import stat
-import tempfile
 from pathlib import Path
 
 __all__ = ["write_atomic"]
 
 
-def _umask() -> int:
-    mask = os.umask(0)  # the only way to read it is to set it
-    os.umask(mask)
-    return mask
+def _create(path: Path) -> tuple[int, Path]:
+    """A new temporary file beside `path`, made with mode 0o666 so that the kernel applies the
+    process's umask: reading the umask would mean setting it, which other threads would see."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:  # name the file being written, not its temporary
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
 
 def write_atomic(path: Path, data: str | bytes) -> Path:
@@ -21,16 +28,21 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
     bytes they came from); an existing file keeps its permissions, a new one gets the umask's."""
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8", errors="surrogateescape") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
             handle.flush()
             os.fsync(handle.fileno())
-        # mkstemp makes the file private; a report is not: keep the old mode, else the umask's.
-        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask())
+        if path.exists():
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename in (str(tmp), tmp):  # name the file being written, not its temporary
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
-import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urljoin
@@ -232,37 +230,6 @@ def _from_cache(target: Target, hit: CachedResult) -> Result:
                   claims=target.claims)
 
 
-# The cyclic collector's first generation while runs last: see _fewer_collections.
-_RUN_GC_THRESHOLD = 50_000
-_gc_lock = threading.Lock()
-_gc_runs = 0  # runs going on in this process (several may, on one loop or on many)
-_gc_before: tuple[int, ...] = ()
-
-
-@asynccontextmanager
-async def _fewer_collections() -> AsyncIterator[None]:
-    """Collect cyclic garbage less often while runs last. A run allocates tens of thousands of
-    objects (outcomes, results, citations) that live until its report, and almost no cycles; at
-    the default threshold the collector scans them again and again, some 3% of a run's time.
-    The process's own setting is restored when the last run ends; a process that switched
-    collection off keeps it off."""
-    global _gc_runs, _gc_before
-    with _gc_lock:
-        if _gc_runs == 0:
-            _gc_before = gc.get_threshold()
-            if _gc_before[0]:
-                gc.set_threshold(max(_gc_before[0], _RUN_GC_THRESHOLD), *_gc_before[1:])
-        _gc_runs += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_runs -= 1
-            if _gc_runs == 0:
-                gc.set_threshold(*_gc_before)
-
-
-@_fewer_collections()
 async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Settings | None = None,
                     state_dir: Path | None = None, archive: bool = True, cache_ttl: float | None = None,
                     resolver: AbstractResolver | None = None, clock: Clock | None = None,

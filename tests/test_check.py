@@ -15,7 +15,7 @@ import trustme
 from aiohttp import web as aioweb
 from aiohttp.test_utils import TestServer
 
-from linkcheck import fetch, pipeline
+from linkcheck import fetch
 from linkcheck.config import Config, Settings
 from linkcheck.model import REASONS_BY_VERDICT, Reason, Reference, Result, RunReport, Verdict
 from linkcheck.pipeline import run_check
@@ -274,37 +274,20 @@ async def test_the_trust_store_is_read_once_and_only_for_https(https_site: Any, 
 
 # -- how a run treats its process -----------------------------------------------------------------
 
-async def test_a_run_collects_garbage_less_often_and_gives_the_setting_back(
+async def test_a_run_leaves_the_process_settings_alone(
         web: tuple[Catalogue, str], tmp_path: Path, clock: InstantClock) -> None:
+    """A program that runs checks keeps its own collector threshold, as it set it, during runs and after."""
     _, base = web
     before = gc.get_threshold()
-    during: list[int] = []
-    await check(tmp_path, [base + "/ok", base + "/page"], clock,
-                progress=lambda done, total: during.append(gc.get_threshold()[0]))
-    assert during and min(during) >= pipeline._RUN_GC_THRESHOLD > before[0]
-    assert gc.get_threshold() == before
-
-
-async def test_runs_side_by_side_give_the_setting_back_when_the_last_ends(
-        web: tuple[Catalogue, str], tmp_path: Path, clock: InstantClock) -> None:
-    _, base = web
-    before = gc.get_threshold()
+    gc.set_threshold(1234, *before[1:])
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
-    await asyncio.gather(check(tmp_path / "a", [base + "/ok"], clock),
-                         check(tmp_path / "b", [base + "/slow"], clock))
-    assert gc.get_threshold() == before
-
-
-async def test_a_run_leaves_collection_off_when_the_process_switched_it_off(
-        web: tuple[Catalogue, str], tmp_path: Path, clock: InstantClock) -> None:
-    _, base = web
-    before = gc.get_threshold()
-    gc.set_threshold(0)
     try:
-        during: list[int] = []
-        await check(tmp_path, [base + "/ok"], clock, progress=lambda done, total: during.append(gc.get_threshold()[0]))
-        assert during and set(during) == {0}
-        assert gc.get_threshold()[0] == 0
+        during: list[tuple[int, ...]] = []
+        await asyncio.gather(check(tmp_path / "a", [base + "/ok", base + "/page"], clock,
+                                   progress=lambda done, total: during.append(gc.get_threshold())),
+                             check(tmp_path / "b", [base + "/slow"], clock))
+        assert during and set(during) == {(1234, *before[1:])}
+        assert gc.get_threshold() == (1234, *before[1:])
     finally:
         gc.set_threshold(*before)
 
