@@ -367,7 +367,7 @@ def refuse_aliases(text: str, where: str) -> None:
                                      "write the value out", line)
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path | str) -> Config:
     """Read and validate a references file; any problem is a ConfigError naming file and line."""
     where = str(path)
     try:

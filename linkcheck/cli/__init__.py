@@ -1,6 +1,7 @@
 """The command line: parse, call the library, write reports, turn the verdicts into an exit status.
 
-Each command lives in a module of this package; this one holds the group they join."""
+Each command lives in a module of this package; this one holds the group they join, and the one
+place where an exception becomes a message and an exit status (see boundary.py)."""
 from __future__ import annotations
 
 import importlib
@@ -18,6 +19,8 @@ except ImportError:  # another project's `linkcheck/__init__.py` replaced ours i
           "name): install linkcheck with pipx or in a virtual environment of its own", file=sys.stderr)
     sys.exit(2)
 
+from .boundary import HISTORY, INTERRUPTED, InputProblem, problem
+
 __all__ = ["main"]
 
 # command -> the module of this package that defines it (and registers it on `main`).
@@ -28,7 +31,8 @@ _COMMANDS = {"check": "check", "extract": "check", "report": "report", "archive"
 
 class _LazyGroup(click.Group):
     """Loads a command's module when the command is asked for (click's lazy-loading pattern), so
-    that `linkcheck check` never imports the mail, YAML-editing or fixing code."""
+    that `linkcheck check` never imports the mail, YAML-editing or fixing code; and turns what a
+    person must fix into one line and exit status 2, for every command (boundary.py)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         clash = _clash()
@@ -36,6 +40,18 @@ class _LazyGroup(click.Group):
             click.echo(clash, err=True)
             sys.exit(2)
         return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("linkcheck: interrupted", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
+        except Exception as exc:  # only what problem() names becomes a message; a bug keeps its traceback
+            message = problem(exc, ctx.meta.get(HISTORY))
+            if message is None:
+                raise
+            raise InputProblem(message) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(_COMMANDS))

@@ -18,7 +18,7 @@ from ..reports import FORMATS, text, write_reports
 from ..reports.github import emit_github
 from ..reports.notes import stand_ins
 from . import main
-from .options import Progress, boundary, duration, echo, in_ci, load, split, state, verdicts
+from .options import Progress, duration, echo, in_ci, load, split, state, verdicts
 
 _FORMATS = tuple(FORMATS)
 
@@ -56,7 +56,6 @@ _FORMATS = tuple(FORMATS)
               help="Earlier runs should be in the state dir (the CI job restored it): when none is there, the "
                    "reports say \"no history found: baselines start again\".")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit status tells.")
-@boundary
 def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, state_dir: Path | None,
           formats: tuple[str, ...], concurrency: int | None, per_host: int | None, timeout: float | None,
           retries: int | None, allow_private: bool | None, no_archive: bool, cache_ttl: float | None,
@@ -147,7 +146,6 @@ def fill_placeholders(report: RunReport, references: Path | None, state_dir: Pat
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of citations.")
-@boundary
 def extract(paths: tuple[Path, ...], as_json: bool) -> None:
     """Print every citation found in the documents: where, anchor text, URL."""
     _, citations = extract_documents(list(paths))

@@ -13,11 +13,11 @@ from ..history.trend import identity
 from ..model import HISTORY_MISSING, Result
 from ..notify.digest import Digest, build_digest, with_then_and_now
 from ..notify.email import USER_ENV, SendError, build_message, email_options, send, write_eml
-from ..printable import printable
 from ..store import last_report_path
 from ..times import format_time, parse_time, utc_now
 from . import main
-from .options import boundary, duration, echo, load, open_history, split, state_options
+from .boundary import InputProblem
+from .options import duration, echo, load, open_history, split, state_options
 
 __all__ = ["SendFailed", "email_command"]
 
@@ -28,13 +28,11 @@ LINKCHECK_SMTP_PASSWORD; the server settings from settings.email in references.y
 security: starttls|ssl|none, from, to, subject_prefix, timeout), which the flags override."""
 
 
-class SendFailed(click.ClickException):
-    """Sending failed after the .eml was written: exit status 1, kept apart from usage errors (2)."""
+class SendFailed(InputProblem):
+    """Sending failed after the .eml was written: exit status 1, kept apart from usage errors (2).
+    Its message quotes the server's answer, shown as printable text."""
 
     exit_code = 1
-
-    def format_message(self) -> str:
-        return printable(self.message)  # it quotes the server's answer
 
 
 def _title(config: Config) -> str:
@@ -86,7 +84,6 @@ def _from_last_report(digest: Digest, state_dir: Path) -> Digest:
 @click.option("--report-dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
               help="Where email-YYYY-MM-DD.eml is written.")
 @state_options
-@boundary
 def email_command(to: tuple[str, ...], since: float, dry_run: bool, sender: str | None, smtp_host: str | None,
                   smtp_port: int | None, report_dir: Path, references: Path | None, state_dir: Path | None) -> None:
     """Email the digest of recent runs: newly broken, still broken, fixed, and the totals."""

@@ -7,27 +7,18 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError
 from ..files import write_atomic
 from ..fix import Edit, fix_html, fix_markdown, instructions, plan_edits, robust_links, unified_diff
 from ..model import RunReport, Verdict
 from ..pipeline import run_check
 from ..redact import is_redacted
 from . import main
-from .options import Progress, boundary, echo, in_ci, load, state
+from .options import Progress, echo, in_ci, load, state
 
 __all__ = ["fix"]
 
 _MARKDOWN = frozenset({".md", ".markdown"})
 _HTML = frozenset({".html", ".htm"})
-
-
-def _read(path: Path) -> str:
-    # surrogateescape: whatever the bytes, the text written back is byte-for-byte the same outside the edits.
-    try:
-        return path.read_bytes().decode("utf-8", errors="surrogateescape")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {(exc.strerror or type(exc).__name__).lower()}") from None
 
 
 def _moved_sources(report: RunReport) -> dict[str, str]:
@@ -36,14 +27,6 @@ def _moved_sources(report: RunReport) -> dict[str, str]:
     return {r.reference_id: r.suggested_url for r in report.results
             if r.verdict is Verdict.REDIRECTED and r.reference_id and r.suggested_url
             and not is_redacted(r.suggested_url)}  # masked: only a person can write the real one
-
-
-def _write(path: Path, text: str) -> None:
-    """Replace the file atomically: a reader sees the old document or the new one, never half of each."""
-    try:
-        write_atomic(path, text)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write: {(exc.strerror or type(exc).__name__).lower()}") from None
 
 
 @main.command()
@@ -56,7 +39,6 @@ def _write(path: Path, text: str) -> None:
               help="What persists between runs, shared with `check` [.linkcheck/ beside the references file].")
 @click.option("--allow-private", is_flag=True, default=None,
               help="Also fetch loopback, private and link-local addresses.")
-@boundary
 def fix(paths: tuple[Path, ...], write: bool, robust: bool, references: Path | None, state_dir: Path | None,
         allow_private: bool | None) -> None:
     """Replace placeholder links with the URL registered for them, and permanently moved links with
@@ -105,7 +87,8 @@ def fix(paths: tuple[Path, ...], write: bool, robust: bool, references: Path | N
             by_hand += len(planned)
             continue
         path = Path(document)
-        before = _read(path)
+        # surrogateescape: whatever the bytes, the text written back is byte-for-byte the same outside the edits.
+        before = path.read_bytes().decode("utf-8", errors="surrogateescape")
         markdown = path.suffix.lower() in _MARKDOWN
         fixed = fix_markdown(before, planned) if markdown else fix_html(before, planned, versions)
         if fixed.text != before:
@@ -135,7 +118,7 @@ def fix(paths: tuple[Path, ...], write: bool, robust: bool, references: Path | N
                    + (f"; {by_hand} change(s) to make by hand" if by_hand else ""), err=True)
         sys.exit(1)
     for path, text in changed:
-        _write(path, text)
+        write_atomic(path, text)  # a reader sees the old document or the new one, never half of each
     if moved and config.path is not None:
         from ..refs import replace_urls  # ruamel, only when the register changes
         updated = replace_urls(config.path, moved)

@@ -1,4 +1,4 @@
-"""Shared pieces of the command line: the error boundary, option parsers, state-dir resolution."""
+"""Shared pieces of the command line: option parsers, state-dir resolution, safe printing."""
 from __future__ import annotations
 
 import os
@@ -18,38 +18,18 @@ from ..model import Verdict
 from ..printable import printable
 from ..store import history_path
 from ..times import format_time
+from .boundary import HISTORY
 
-__all__ = ["InputProblem", "Progress", "boundary", "duration", "echo", "in_ci", "instant", "load", "open_history",
+__all__ = ["Progress", "duration", "echo", "in_ci", "instant", "load", "open_history",
            "split", "state", "state_options", "verdicts"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class InputProblem(click.ClickException):
-    """A LinkcheckError at the boundary: one line, exit status 2, no traceback."""
-
-    exit_code = 2
-
-    def format_message(self) -> str:
-        return printable(self.message)  # it may quote a file name or a document's text
 
 
 def echo(message: str = "", *, err: bool = False, nl: bool = True, keep_cr: bool = False) -> None:
     """click.echo for text that may hold what a document or a server wrote: control characters are
     printed as `\\x1b`, so they cannot retitle, clear or recolour the terminal (`keep_cr` for diffs)."""
     click.echo(printable(message, keep_cr=keep_cr), err=err, nl=nl)
-
-
-def boundary(func: F) -> F:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except LinkcheckError as exc:
-            raise InputProblem(str(exc)) from None
-
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    return wrapper  # type: ignore[return-value]
 
 
 def split(values: tuple[str, ...]) -> list[str]:
@@ -79,10 +59,13 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def state(config: Config, state_dir: Path | None) -> Path:
-    """--state-dir, else .linkcheck/ beside the references file, else in the working folder."""
-    if state_dir is not None:
-        return state_dir
-    return (config.path.parent if config.path else Path(".")) / ".linkcheck"
+    """--state-dir, else .linkcheck/ beside the references file, else in the working folder; noted
+    for the boundary, which names its history database when that turns out damaged."""
+    folder = state_dir if state_dir is not None else (config.path.parent if config.path else Path(".")) / ".linkcheck"
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[HISTORY] = history_path(folder)
+    return folder
 
 
 def load(references: Path | None) -> Config:

@@ -13,7 +13,7 @@ from ..model import Verdict
 from ..pipeline import run_check
 from ..reports import text
 from . import main
-from .options import boundary, echo, load, verdicts
+from .options import echo, load, verdicts
 
 __all__ = ["pre_commit", "submissions"]
 
@@ -37,7 +37,6 @@ def submissions(files: tuple[Path, ...], config: Config) -> list[Path]:
               help="Also fetch loopback, private and link-local addresses.")
 @click.option("--fail-on", callback=verdicts, metavar="VERDICT[,VERDICT...]",
               help="Verdicts that fail the commit [broken,changed,placeholder,redirected].")
-@boundary
 def pre_commit(files: tuple[Path, ...], references: Path | None, allow_private: bool | None,
                fail_on: frozenset[Verdict] | None) -> None:
     """The pre-publication gate for a pre-commit hook: checks the FILES that the reference register

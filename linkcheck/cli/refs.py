@@ -13,7 +13,7 @@ from ..pipeline import extract_documents
 from ..redact import redact
 from ..refs import SyncPlan, apply_sync, fetch_titles, init_register, plan_sync
 from . import main
-from .options import boundary, echo
+from .options import echo
 
 __all__ = ["init", "refs"]
 
@@ -49,7 +49,6 @@ def refs() -> None:
 @click.option("--no-titles", is_flag=True, help="Do not fetch the new sources' page titles.")
 @click.option("--allow-private", is_flag=True, default=None,
               help="Also fetch titles from loopback, private and link-local addresses.")
-@boundary
 def sync(paths: tuple[Path, ...], references: Path | None, check_only: bool, no_titles: bool,
          allow_private: bool | None) -> None:
     """Add the URLs the documents (default: the register's) cite but the register lacks;
@@ -95,7 +94,6 @@ def sync(paths: tuple[Path, ...], references: Path | None, check_only: bool, no_
 @click.option("--no-titles", is_flag=True, help="Do not fetch the cited pages' titles.")
 @click.option("--allow-private", is_flag=True, default=None,
               help="Also fetch titles from loopback, private and link-local addresses.")
-@boundary
 def init(paths: tuple[Path, ...], references: Path | None, no_titles: bool, allow_private: bool | None) -> None:
     """Start a reference register from the documents: one entry per cited source, placeholders too."""
     path = references or Path(_REFERENCES)

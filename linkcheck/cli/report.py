@@ -12,7 +12,7 @@ from ..model import RunReport, Verdict
 from ..reports import FORMATS, text, write_reports
 from ..store import last_report_path
 from . import main
-from .options import boundary, echo, load, split, state, state_options, verdicts
+from .options import echo, load, split, state, state_options, verdicts
 
 
 @main.command()
@@ -23,7 +23,6 @@ from .options import boundary, echo, load, split, state, state_options, verdicts
               help="Verdicts that make the exit status 1 [the references file's fail_on].")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; the exit status tells.")
 @state_options
-@boundary
 def report(report_dir: Path, formats: tuple[str, ...], fail_on: frozenset[Verdict] | None, quiet: bool,
            references: Path | None, state_dir: Path | None) -> None:
     """Render the last run kept in the state dir (report.json always, plus the formats asked for).

@@ -15,7 +15,7 @@ from ..store import archive_dir, last_report_path
 from ..times import format_time, parse_time, utc_now
 from ..urls import normalise, redact
 from . import main
-from .options import boundary, duration, echo, instant, open_history, state_options
+from .options import duration, echo, instant, open_history, state_options
 
 
 @main.group()
@@ -26,7 +26,6 @@ def archive() -> None:
 @archive.command("list")
 @click.argument("url", required=False)
 @state_options
-@boundary
 def archive_list(url: str | None, references: Path | None, state_dir: Path | None) -> None:
     """Every stored snapshot (of URL, if given), newest first."""
     _, history = open_history(references, state_dir)
@@ -46,7 +45,6 @@ def archive_list(url: str | None, references: Path | None, state_dir: Path | Non
 @click.option("--text", "mode", flag_value="text", default=True, help="The stored page's main text [default].")
 @click.option("--raw", "mode", flag_value="raw", help="The stored body, byte for byte.")
 @state_options
-@boundary
 def archive_show(url: str, at: str | None, mode: str, references: Path | None, state_dir: Path | None) -> None:
     """One stored snapshot of URL: its main text, or its raw body."""
     state, history = open_history(references, state_dir)
@@ -69,7 +67,6 @@ def archive_show(url: str, at: str | None, mode: str, references: Path | None, s
 @archive.command("export")
 @click.argument("dest", type=click.Path(path_type=Path))
 @state_options
-@boundary
 def archive_export(dest: Path, references: Path | None, state_dir: Path | None) -> None:
     """Every snapshot in one WARC file, for pywb, ReplayWeb.page or the Wayback Machine's tools."""
     state, history = open_history(references, state_dir)
@@ -87,7 +84,6 @@ def archive_export(dest: Path, references: Path | None, state_dir: Path | None) 
               help="Drop only captures older than this (e.g. 90d, 12w).")
 @click.option("--dry-run", is_flag=True, help="Say what would be dropped; change nothing.")
 @state_options
-@boundary
 def archive_prune(keep_runs: int | None, older_than: float | None, dry_run: bool, references: Path | None,
                   state_dir: Path | None) -> None:
     """Drop old captures; never a baseline, the last good capture of a failing source, or the
@@ -117,7 +113,6 @@ def archive_prune(keep_runs: int | None, older_than: float | None, dry_run: bool
 @click.argument("url", required=False)
 @click.option("--all", "all_urls", is_flag=True, help="Accept the current snapshot of every URL.")
 @state_options
-@boundary
 def accept(url: str | None, all_urls: bool, references: Path | None, state_dir: Path | None) -> None:
     """Take the current snapshot of URL (or of --all) as the new baseline, after review."""
     if bool(url) == all_urls:
@@ -139,7 +134,6 @@ def accept(url: str | None, all_urls: bool, references: Path | None, state_dir: 
 @main.command("history")
 @click.argument("url")
 @state_options
-@boundary
 def history_command(url: str, references: Path | None, state_dir: Path | None) -> None:
     """A URL's timeline: every run's verdict, oldest first."""
     _, history = open_history(references, state_dir)
