@@ -12,8 +12,8 @@ from lxml.html import HtmlElement
 from .encoding import charset_param, decode_html
 from .extract.html import parse_html
 
-__all__ = ["Page", "bot_wall", "fragment_checkable", "fragment_present", "is_html", "parse_page", "pdf_destinations",
-           "redirected_to_root", "sign_in_wall", "soft_404_phrase"]
+__all__ = ["Page", "bot_wall", "fragment_checkable", "fragment_present", "is_html", "may_say_not_found", "parse_page",
+           "pdf_destinations", "redirected_to_root", "sign_in_wall", "soft_404_phrase"]
 
 # Said in a title or top heading, these mean the server answered 200 for a page that is gone.
 _NOT_FOUND = re.compile(
@@ -27,6 +27,19 @@ _NOT_FOUND = re.compile(
     r"|\bnothing\s+(?:was\s+)?found\b",
     re.IGNORECASE,
 )
+# Every phrase _NOT_FOUND matches holds one of these words: a title or heading that spells none
+# of them says no such phrase.
+_NOT_FOUND_WORDS = ("404", "found", "find", "locat", "availab", "exist", "requested", "looking", "missing")
+# The letters other than A-Z that _NOT_FOUND, ignoring case, reads as theirs.
+_AS_ASCII = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+# Character references that can spell a letter of those words: any numeric one, and the named
+# ones for such letters (fj, the Turkish i's).
+_LETTER_REFERENCE = re.compile(r"&(?:#|fjlig;|Idot;|imath;|inodot;)")
+_TAG = re.compile(r"<[^>]*>")
+# Where the parser can find a title or a top heading: from its start tag to its end tag, or to the
+# end of the page when it has none (an end tag always closes the element it names).
+_READ_OPEN = re.compile(r"<(?i:(title|h1|h2))(?=[\s/>])")
+_READ_CLOSE = {name: re.compile(f"</(?i:{name})") for name in ("title", "h1", "h2")}
 # Challenge pages of bot-protection services: a person can pass them, a checker cannot.
 _BOT_WALL = re.compile(
     r"verify\s+(?:that\s+)?you\s+are\s+(?:a\s+)?human|are\s+you\s+a\s+robot|captcha|cf-chl|"
@@ -98,6 +111,23 @@ def parse_page(body: bytes, content_type: str = "", *, anchors: bool = True, sig
     headings = tuple(_squash(h.text_content()) for h in _nodes(_HEADINGS, root)[:4])
     return Page(title=title, headings=headings, anchors=frozenset(_strings(_ANCHORS, root)) if anchors else frozenset(),
                 sign_in_form=sign_in and _sign_in_form(root, title, headings))
+
+
+def may_say_not_found(body: bytes, content_type: str = "") -> bool:
+    """False when no title or top heading of the HTML body can say a not-found phrase: none holds
+    a word each such phrase holds, in the text as decoded for the parse, tags skipped (a tag may
+    split a word in the source and not in the text: `<b>4</b>04`). A scan far cheaper than the
+    parse: a page that cannot be a soft 404 is not parsed for one."""
+    text = decode_html(body, charset_param(content_type))
+    for start in _READ_OPEN.finditer(text):
+        end = _READ_CLOSE[start.group(1).lower()].search(text, start.end())
+        region = text[start.end():end.start() if end is not None else len(text)]
+        if _LETTER_REFERENCE.search(region):
+            return True
+        words = _TAG.sub("", region).translate(_AS_ASCII).lower()
+        if any(word in words for word in _NOT_FOUND_WORDS):
+            return True
+    return False
 
 
 def _sign_in_form(root: HtmlElement, title: str, headings: tuple[str, ...]) -> bool:

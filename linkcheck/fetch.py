@@ -11,8 +11,6 @@ import random
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from http.cookies import BaseCookie
 from typing import Protocol
@@ -209,7 +207,7 @@ class Fetcher:
             if delay is not None or not hold:  # an answer thrown away for a retry holds nothing
                 self.release(outcome)
             if delay is None:
-                return replace(outcome, attempts=attempt + 1)
+                return outcome if attempt == 0 else replace(outcome, attempts=attempt + 1)
             attempt += 1
             await self.clock.sleep(delay)
 
@@ -253,7 +251,7 @@ class Fetcher:
             host = host_key(parts.hostname)
             visited[current] = len(chain)
             try:
-                answer = await self._send(method, current, need_body, peek, chain)
+                answer = await self._send(method, current, need_body, peek, chain, parts.scheme, host)
             except HostDown as exc:
                 return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.HOST_DOWN, error_detail=str(exc),
                                     final_url=current)
@@ -293,42 +291,43 @@ class Fetcher:
             return ErrorKind.EXCLUDED, f"{url} (excluded by the pattern {pattern!r})"
         return None
 
-    @asynccontextmanager
-    async def _slot(self, host: str) -> AsyncIterator[None]:
+    async def _send(self, method: str, url: str, need_body: bool, peek: bool = True,
+                    chain: _Chain | None = None, scheme: str | None = None, host: str | None = None) -> _Answer:
+        """One request within the host's and the run's limits (the caller's split of `url` reused)."""
+        if scheme is None or host is None:
+            parts = urlsplit(url)
+            scheme, host = parts.scheme, host_key(parts.hostname)
         held = await self._hosts.acquire(host)
         try:
             async with self._global:
-                yield
+                return await self._request(method, url, need_body, peek, chain if chain is not None else _Chain(),
+                                           scheme, host)
         finally:
             self._hosts.release(held)
 
-    async def _send(self, method: str, url: str, need_body: bool, peek: bool = True,
-                    chain: _Chain | None = None) -> _Answer:
+    async def _request(self, method: str, url: str, need_body: bool, peek: bool, chain: _Chain, scheme: str,
+                       host: str) -> _Answer:
         assert self._session is not None
-        parts = urlsplit(url)
         target = URL(url, encoded=True)
-        chain = chain if chain is not None else _Chain()
-        host = host_key(parts.hostname)
-        async with self._slot(host):
-            async with self._session.request(method, target, allow_redirects=False, cookies=chain.cookies_for(target),
-                                             ssl=self._tls_for(parts.scheme)) as resp:
-                self.responses += 1
-                retry_after = self._answered(host, resp)
-                chain.keep(resp)
-                content_type = resp.headers.get("Content-Type", "")
-                headers = tuple((k, v) for k, v in resp.headers.items())
-                body: bytes | None = None
-                truncated = False
-                if method == "GET":
-                    limit = self._body_limit(resp.status, content_type, need_body, peek)
-                    if limit:
-                        body, truncated = await _read_capped(resp, limit, self.budget)
-                    # Untyped: taken as a browser would (the stored headers stay as sent).
-                    content_type = effective_type(content_type, body)
-                version = f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1"
-                sent = tuple((k, v) for k, v in resp.request_info.headers.items())
-                return _Answer(resp.status, headers, content_type, body, truncated, method, sent,
-                               resp.reason or "", version, utc_now(), retry_after)
+        async with self._session.request(method, target, allow_redirects=False, cookies=chain.cookies_for(target),
+                                         ssl=self._tls_for(scheme)) as resp:
+            self.responses += 1
+            retry_after = self._answered(host, resp)
+            chain.keep(resp)
+            content_type = resp.headers.get("Content-Type", "")
+            headers = tuple(resp.headers.items())
+            body: bytes | None = None
+            truncated = False
+            if method == "GET":
+                limit = self._body_limit(resp.status, content_type, need_body, peek)
+                if limit:
+                    body, truncated = await _read_capped(resp, limit, self.budget)
+                # Untyped: taken as a browser would (the stored headers stay as sent).
+                content_type = effective_type(content_type, body)
+            version = f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1"
+            sent = tuple(resp.request_info.headers.items())
+            return _Answer(resp.status, headers, content_type, body, truncated, method, sent,
+                           resp.reason or "", version, utc_now(), retry_after)
 
     def _answered(self, host: str, resp: aiohttp.ClientResponse) -> float | None:
         """The host is there; if it asked us to wait, the pause begins before its slot is let go.

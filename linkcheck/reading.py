@@ -89,7 +89,10 @@ def read_page(request: Request) -> Reading:
     if outcome is None or outcome.body is None:
         return Reading()
     page = None
-    if request.page or request.anchors:
+    # The soft-404 signal alone (no fragment, no redirect to look for a sign-in form at) needs a
+    # parse only when a title or heading can say "not found": most pages cannot.
+    if request.anchors or (request.page and (outcome.hops or evidence.may_say_not_found(outcome.body,
+                                                                                      outcome.content_type))):
         page = evidence.parse_page(outcome.body, outcome.content_type, anchors=request.anchors,
                                    sign_in=bool(outcome.hops))
     names = None

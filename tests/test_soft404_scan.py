@@ -1,0 +1,111 @@
+"""The scan that spares most pages a parse: it never passes over a title or heading that says "not
+found", and the run still finds every soft 404 and sign-in wall it found by parsing each page."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from linkcheck import evidence
+from linkcheck.config import Config, Settings
+from linkcheck.model import Result
+from linkcheck.pipeline import run_check
+from tests.conftest import InstantClock
+from tests.server import article, serving
+
+SETTINGS = Settings(timeout=2.0, retries=0, allow_private=True, concurrency=8, per_host=4)
+
+# Pages whose title or a top heading says the page is gone, however the source spells it.
+GONE = {
+    "title": b"<html><head><title>Page Not Found</title></head><body><p>x</p></body></html>",
+    "heading-with-attributes": b'<html><body><H2 class="err">Sorry, we could not locate it</H2></body></html>',
+    "digits-split-by-tags": b"<html><body><h1><span>4</span><span>0</span><span>4</span></h1></body></html>",
+    "word-split-by-a-tag": b"<html><body><h1>Not fo<b>und</b></h1></body></html>",
+    "numeric-reference": b"<html><body><h1>Page not f&#111;und</h1></body></html>",
+    "title-never-closed": b"<html><head><title>Error 404 - missing",
+    "heading-never-closed": b"<html><body><h1>This page no longer exists<p>Try the search.</p></body></html>",
+    "long-s": "<html><body><h1>The page does not exiſt</h1></body></html>".encode(),
+    "kelvin-sign": "<html><body><h2>The page you are looKing for</h2></body></html>".encode(),
+    "turkish-i-windows-1254": ('<html><head><meta charset="windows-1254"></head><body><h1>We could not fİnd it</h1>'
+                               "</body></html>").encode("windows-1254"),
+    "utf-16-with-bom": "<html><body><h1>Nothing found</h1></body></html>".encode("utf-16"),
+    "svg-title": b"<html><body><svg><title>404 error</title></svg><p>x</p></body></html>",
+}
+# Pages that say "not found" only where the soft-404 check never looks.
+FINE = {
+    "article": article("Labour force brief", "Employment rose by 2 percent.").encode(),
+    "404-in-paragraph": article("Status codes", "Servers answer 404 when a page is not found.").encode(),
+    "words-in-a-link": b'<html><head><title>Survey</title></head><body><h1>Survey</h1>'
+                       b'<a href="/search">Find more</a><p>It does not exist elsewhere.</p></body></html>',
+}
+
+
+@pytest.mark.parametrize("name", GONE)
+def test_every_page_a_parse_finds_gone_is_scanned_as_maybe_gone(name: str) -> None:
+    body = GONE[name]
+    page = evidence.parse_page(body, "text/html", anchors=False)
+    assert page is not None and evidence.soft_404_phrase(page) is not None  # the parse itself finds it
+    assert evidence.may_say_not_found(body, "text/html")
+
+
+@pytest.mark.parametrize("name", FINE)
+def test_pages_whose_headings_say_nothing_of_the_kind_need_no_parse(name: str) -> None:
+    body = FINE[name]
+    page = evidence.parse_page(body, "text/html", anchors=False)
+    assert page is not None and evidence.soft_404_phrase(page) is None
+    assert not evidence.may_say_not_found(body, "text/html")
+
+
+def test_a_charset_from_the_header_is_the_one_scanned() -> None:
+    body = "<html><body><h1>Nothing found</h1></body></html>".encode("utf-16-le")  # no BOM: only the header says
+    assert evidence.may_say_not_found(body, "text/html; charset=utf-16le")
+
+
+def _app() -> web.Application:
+    app = web.Application()
+
+    def page(body: bytes) -> web.Response:
+        return web.Response(body=body, content_type="text/html")
+
+    async def gone(request: web.Request) -> web.Response:
+        return page(GONE[request.match_info["name"]])
+
+    async def fine(request: web.Request) -> web.Response:
+        return page(FINE[request.match_info["name"]])
+
+    async def to_login(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/welcome")
+
+    async def welcome(request: web.Request) -> web.Response:  # an address that says nothing of a sign-in
+        return page(b"<html><head><title>Welcome</title></head><body><h1>Welcome back</h1><form>"
+                    b'<input name="user"><input type="password" name="pw"></form></body></html>')
+
+    app.router.add_get("/gone/{name}", gone)
+    app.router.add_get("/fine/{name}", fine)
+    app.router.add_get("/members/report", to_login)
+    app.router.add_get("/welcome", welcome)
+    return app
+
+
+async def _check(tmp_path: Path, urls: list[str], archive: bool) -> dict[str, Result]:
+    doc = tmp_path / "doc.md"
+    doc.write_text("".join(f"[source {i}]({url})\n" for i, url in enumerate(urls)), encoding="utf-8")
+    config = Config(path=None, documents=(doc,), settings=SETTINGS)
+    report = await run_check(config, settings=SETTINGS, clock=InstantClock(), archive=archive,
+                             state_dir=tmp_path / "state")
+    return {r.url: r for r in report.results}
+
+
+@pytest.mark.parametrize("archive", [False, True], ids=["sniffed", "archived"])
+async def test_a_run_finds_every_soft_404_and_the_sign_in_form_behind_a_redirect(tmp_path: Path,
+                                                                                 archive: bool) -> None:
+    async with serving(_app()) as base:
+        gone = [f"{base}/gone/{name}" for name in GONE]
+        fine = [f"{base}/fine/{name}" for name in FINE]
+        results = await _check(tmp_path, [*gone, *fine, f"{base}/members/report"], archive)
+    assert {url: (str(results[url].verdict), str(results[url].reason)) for url in gone} == {
+        url: ("broken", "soft_404") for url in gone}
+    assert {url: str(results[url].verdict) for url in fine} == {url: "ok" for url in fine}
+    walled = results[f"{base}/members/report"]
+    assert (str(walled.verdict), str(walled.reason)) == ("blocked", "auth_required")
