@@ -22,6 +22,7 @@ from yarl import URL
 
 from . import __version__
 from .budget import ByteBudget
+from .classify import unfetched
 from .config import Settings
 from .evidence import is_html
 from .hosts import HostDown, HostScheduler, host_key
@@ -247,7 +248,7 @@ class Fetcher:
             refusal = self.gate.address_refusal(parts.hostname or "")
             if refusal is not None:
                 return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.PRIVATE_ADDRESS,
-                                    error_detail=refusal[2], final_url=current)
+                                    error_detail=unfetched(refusal).detail, final_url=current)
             host = host_key(parts.hostname)
             visited[current] = len(chain)
             try:

@@ -5,11 +5,10 @@ import os
 from pathlib import Path
 from urllib.parse import unquote
 
-from .model import Reason, Target, Verdict
+from .facts import LocalFile, Lookup
+from .model import Target
 
-__all__ = ["judge_local"]
-
-Judged = tuple[Verdict, Reason, str]
+__all__ = ["look_up"]
 
 
 def _root(document: str) -> str:
@@ -24,7 +23,7 @@ def _inside(path: str, root: str) -> bool:
     return os.path.commonpath([path, root]) == root
 
 
-def judge_local(target: Target) -> Judged:
+def look_up(target: Target) -> LocalFile:
     """A relative link names a file beside its document: there or not, it is never fetched.
 
     Only a path inside the document's tree is looked up: one that climbs out of it gets the same
@@ -34,14 +33,10 @@ def judge_local(target: Target) -> Judged:
     written = target.citations[0].url.strip() if target.citations else target.url
     plain = unquote(target.url.split("#", 1)[0].split("?", 1)[0])
     root = _root(target.citations[0].document if target.citations else "")
-    where = "the repository (the working folder)" if root == os.getcwd() else "the document's folder"
+    in_working_folder = root == os.getcwd()
     absolute = os.path.abspath(plain)
     # A symbolic link inside the tree may point out of it: judged by where it leads.
     if not _inside(absolute, root) or not _inside(os.path.realpath(absolute), os.path.realpath(root)):
-        return (Verdict.PLACEHOLDER, Reason.INVALID_URL,
-                f"{written} leads outside {where}; not looked up")
+        return LocalFile(Lookup.OUTSIDE_TREE, written, plain, in_working_folder)
     local = Path(plain)
-    if local.exists():
-        return Verdict.SKIPPED, Reason.LOCAL_FILE, f"a local file ({local}); not fetched"
-    return (Verdict.BROKEN, Reason.FILE_MISSING,
-            f"no such local file: {local} (if it is meant as a web address, begin it with https://)")
+    return LocalFile(Lookup.EXISTS if local.exists() else Lookup.MISSING, written, str(local), in_working_folder)

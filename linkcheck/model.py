@@ -11,8 +11,8 @@ from .thennow import ThenAndNow
 
 __all__ = [
     "Citation", "ErrorKind", "FetchOutcome", "Hop", "Reason", "Reference", "Result",
-    "RunReport", "Snapshot", "Target", "Verdict", "HISTORY_MISSING", "HISTORY_NOTE", "REASONS_BY_VERDICT",
-    "SCHEMA_VERSION",
+    "RunReport", "Snapshot", "Target", "Verdict", "FAILING", "GOOD", "HISTORY_MISSING", "HISTORY_NOTE", "LOST",
+    "QUIET", "REASONS_BY_VERDICT", "SCHEMA_VERSION",
 ]
 
 SCHEMA_VERSION = 1
@@ -84,6 +84,18 @@ REASONS_BY_VERDICT: dict[Verdict, tuple[Reason, ...]] = {
     Verdict.SKIPPED: (Reason.EXCLUDED, Reason.PRIVATE_ADDRESS, Reason.MAILTO, Reason.UNSUPPORTED_SCHEME,
                       Reason.LOCAL_FILE),
 }
+
+
+# The verdict groups, spelt here only: history, trends, the digest, the store and the archive
+# lookups use them, and history's SQL builds its IN-lists from them. Every verdict is good,
+# failing or `skipped` (not checked, on purpose: it counts neither way).
+GOOD = frozenset({Verdict.OK, Verdict.REDIRECTED})  # the evidence is there (a moved page still says it)
+# The evidence is not there, or could not be seen to be: these count against a URL in its streak.
+FAILING = frozenset({Verdict.BROKEN, Verdict.CHANGED, Verdict.PLACEHOLDER, Verdict.BLOCKED, Verdict.ERROR})
+# The evidence was there and is gone or altered: the last good snapshot, or an archived copy, can stand in.
+LOST = frozenset({Verdict.BROKEN, Verdict.CHANGED})
+# Nothing for a reader to act on: annotations and SARIF leave these out (a redirect asks for an edit).
+QUIET = frozenset({Verdict.OK, Verdict.SKIPPED})
 
 
 class ErrorKind(StrEnum):

@@ -18,12 +18,14 @@ from .config import Config, Settings
 from .doi import Work, doi_of, doi_url
 from .errors import InputError
 from .extract import extract_file, find_documents
+from .facts import Fact, Unchecked, Unreached
 from .fetch import Clock, Fetcher
 from .files import write_atomic
-from .history import CachedResult, reuse_note
-from .localfile import judge_local
+from .history import CachedResult
+from .localfile import look_up
 from .model import (
     HISTORY_MISSING,
+    LOST,
     Citation,
     ErrorKind,
     FetchOutcome,
@@ -148,17 +150,14 @@ def _prejudge(targets: Sequence[Target], gate: Gate,
         if reason is not None:
             judged[i] = _result(target, classify.placeholder(target, reason))
             continue
-        if _root_relative(target):
-            judged[i] = _result(target, classify.Judgement(
-                Verdict.PLACEHOLDER, Reason.INVALID_URL,
-                f"{target.url!r} is a path from a site's root, and a local document has no site: "
-                "set settings.base_url in references.yaml to the site it will be published on, "
-                "or write the full URL"))
-            continue
         url = _fetch_url(target, doi_resolver)
-        pre = judge_local(target) if is_relative(url) else gate.precheck(url)
-        if pre is not None:
-            judged[i] = _result(target, classify.Judgement(*pre))
+        fact: Fact | None
+        if _root_relative(target):
+            fact = Unchecked(Unreached.NO_SITE, target.url)
+        else:
+            fact = look_up(target) if is_relative(url) else gate.precheck(url)
+        if fact is not None:
+            judged[i] = _result(target, classify.unfetched(fact))
             continue
         to_fetch.setdefault(split_fragment(url)[0], []).append(i)
     return judged, to_fetch
@@ -182,11 +181,8 @@ def _on_site(citations: list[Citation], references: Sequence[Reference],
                   for r in references))
 
 
-_COPYABLE = frozenset({Verdict.BROKEN, Verdict.CHANGED})
-
-
 def _copyable(result: Result) -> bool:
-    return result.verdict in _COPYABLE and result.url.startswith(("http://", "https://"))
+    return result.verdict in LOST and result.url.startswith(("http://", "https://"))
 
 
 async def _with_archived_copies(results: list[Result], store: EvidenceStore, settings: Settings) -> list[Result]:
@@ -223,11 +219,11 @@ async def _with_archived_copies(results: list[Result], store: EvidenceStore, set
 
 
 def _from_cache(target: Target, hit: CachedResult) -> Result:
-    return Result(url=target.url, verdict=Verdict(hit.verdict), reason=Reason(hit.reason),
-                  detail=hit.detail + reuse_note(hit.checked_at), checked_at=hit.checked_at,
-                  http_status=hit.http_status, final_url=hit.final_url, citations=target.citations,
-                  reference_id=target.reference.id if target.reference else None, snapshot=hit.snapshot,
-                  claims=target.claims)
+    judged = classify.reused(hit)
+    return Result(url=target.url, verdict=judged.verdict, reason=judged.reason, detail=judged.detail,
+                  checked_at=hit.checked_at, http_status=hit.http_status, final_url=hit.final_url,
+                  citations=target.citations, reference_id=target.reference.id if target.reference else None,
+                  snapshot=hit.snapshot, claims=target.claims)
 
 
 async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Settings | None = None,
@@ -313,8 +309,7 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
             offline = _looks_offline(errors, fetcher) and not await fetcher.resolver.probe(
                 settings.online_probe_hosts)
         if offline:
-            down = classify.Judgement(Verdict.ERROR, Reason.OFFLINE, "not checked: the checker's own network "
-                                      "is down (no name resolved, no server answered)")
+            down = classify.unfetched(Unchecked(Unreached.OFFLINE))
             judged.update((i, note(_result(targets[i], down))) for members in to_fetch.values() for i in members)
         results = sorted(judged.values(), key=_order)
         if store is not None and archived_copies and not offline:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
-from .model import Reason, Verdict
+from .facts import GateRefusal, Refusal
 from .urls import without_userinfo
 
 __all__ = ["AddressPolicy", "Gate", "embedded_ipv4", "ip_is_public", "literal_ip"]
@@ -70,7 +70,7 @@ AddressPolicy = Callable[[IPAddress], bool]
 
 @dataclass(frozen=True, slots=True)
 class Gate:
-    """Decides, without I/O, whether a target is fetched at all."""
+    """Finds, without I/O, whether a target is fetched at all: a refusal is a fact, not a verdict."""
 
     exclude: Sequence[re.Pattern[str]] = ()
     allow_private: bool = False
@@ -88,37 +88,33 @@ class Gate:
         bare = without_userinfo(url)
         return next((p.pattern for p in self.exclude if p.search(bare)), None)
 
-    def precheck(self, url: str) -> tuple[Verdict, Reason, str] | None:
-        """A verdict for a target that must not be fetched, or None to fetch it."""
+    def precheck(self, url: str) -> GateRefusal | None:
+        """Why a target must not be fetched, or None to fetch it (classify says what it is worth)."""
         pattern = self.excluded(url)
         if pattern is not None:
-            return Verdict.SKIPPED, Reason.EXCLUDED, f"excluded by the pattern {pattern!r}"
+            return GateRefusal(Refusal.EXCLUDED, pattern)
         if url.startswith("#"):
-            return (Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME,
-                    "a link within the same document; not fetched")
+            return GateRefusal(Refusal.SAME_DOCUMENT)
         scheme = urlsplit(url).scheme.lower()
         if scheme == "mailto":
             return self._mailto(url)
         if scheme == "tel":
-            return Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME, "a telephone number; not fetched"
+            return GateRefusal(Refusal.TELEPHONE)
         if scheme not in _FETCHABLE:
-            return (Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME,
-                    f"{scheme or 'this'}: links are not fetched")
+            return GateRefusal(Refusal.SCHEME, scheme)
         return self.address_refusal(urlsplit(url).hostname or "")
 
-    def address_refusal(self, host: str) -> tuple[Verdict, Reason, str] | None:
+    def address_refusal(self, host: str) -> GateRefusal | None:
         """Refuse a host that is a non-public IP literal (names are judged by the resolver)."""
         ip = literal_ip(host)
         if ip is None or self.allow_private or self.is_public(ip):
             return None
-        return (Verdict.SKIPPED, Reason.PRIVATE_ADDRESS,
-                f"{ip} is not a public address; not fetched (use --allow-private to check it)")
+        return GateRefusal(Refusal.PRIVATE_ADDRESS, str(ip))
 
     @staticmethod
-    def _mailto(url: str) -> tuple[Verdict, Reason, str]:
+    def _mailto(url: str) -> GateRefusal:
         address = unquote(url[len("mailto:"):].split("?", 1)[0])
         addresses = [parseaddr(a)[1] for a in address.split(",") if a.strip()]
         if addresses and all(_EMAIL.match(a) for a in addresses):
-            listed = ", ".join(addresses)
-            return Verdict.SKIPPED, Reason.MAILTO, f"e-mail address {listed}; syntax checked, not contacted"
-        return Verdict.PLACEHOLDER, Reason.INVALID_URL, f"not a valid e-mail address: {address!r}"
+            return GateRefusal(Refusal.MAILTO, ", ".join(addresses))
+        return GateRefusal(Refusal.BAD_MAILTO, address)

@@ -13,13 +13,12 @@ from .archive import Original, WarcWriter, payload_digests, read_capture, target
 from .classify import Comparison
 from .history import CachedResult, History, carried_trend, compute_trend, identity
 from .history.write import Capture
-from .model import FetchOutcome, Reason, Result, Snapshot, Target, Verdict
+from .model import GOOD, FetchOutcome, Reason, Result, Snapshot, Target, Verdict
 from .reading import Reading, Request
 from .redact import redact
 
 __all__ = ["EvidenceStore", "archive_dir", "history_path", "last_report_path", "quote_comparison"]
 
-_GOOD = frozenset({Verdict.OK, Verdict.REDIRECTED})
 
 
 def history_path(state_dir: Path) -> Path:
@@ -246,7 +245,7 @@ class EvidenceStore:
             self.run_id, self.started, finished, summary, offline=offline, results=results,
             snapshots=self._pending, texts=self._texts.items(),
             baselines=[(_fetched_url(r), r.snapshot.sha256, r.snapshot.time or finished)
-                       for r in results if r.verdict in _GOOD and r.snapshot is not None])
+                       for r in results if r.verdict in GOOD and r.snapshot is not None])
 
     def display(self, snapshot: Snapshot) -> Snapshot:
         """The snapshot as a report shows it: the WARC's path from the working folder (history

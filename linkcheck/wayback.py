@@ -16,7 +16,7 @@ from requests.__version__ import __version__ as _requests_version
 from requests.utils import parse_header_links
 
 from . import __version__
-from .model import Result, Verdict
+from .model import LOST, Result
 from .redact import shareable
 from .retry import parse_retry_after
 
@@ -26,7 +26,6 @@ __all__ = ["ArchiveEndpoints", "ArchivedCopies", "SaveOutcome", "USER_AGENT", "c
 USER_AGENT = (f"linkcheck/{__version__} (citation and link-integrity checker; "
               f"requests/{_requests_version})")
 ACCESS_KEY_ENV, SECRET_ENV = "LINKCHECK_WAYBACK_ACCESS_KEY", "LINKCHECK_WAYBACK_SECRET"
-_WANTED = frozenset({Verdict.BROKEN, Verdict.CHANGED})
 _WAYBACK_STAMP = re.compile(r"/(\d{14})(?:[a-z]{2}_)?/")
 _NETWORK = (requests.RequestException, ValueError)  # ValueError: bad JSON, unparsable dates
 
@@ -186,7 +185,7 @@ class ArchivedCopies:
         lookups = 0
         reachable = True
         for result in results:
-            if result.verdict not in _WANTED or result.url in found:
+            if result.verdict not in LOST or result.url in found:
                 continue
             own = own_snapshot_url(result)
             if own:

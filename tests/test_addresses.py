@@ -11,7 +11,9 @@ from click.testing import CliRunner, Result
 
 from linkcheck import classify
 from linkcheck.cli import main
-from linkcheck.model import Reason, Target
+from linkcheck.facts import LocalFile, Lookup
+from linkcheck.localfile import look_up
+from linkcheck.model import Citation, Reason, Target
 from linkcheck.policy import Gate, ip_is_public
 from linkcheck.urls import placeholder_reason
 
@@ -89,3 +91,20 @@ async def test_local_paths_outside_the_tree_are_never_looked_up(tmp_path: Path, 
     assert "not looked up" in by_text["exists 2"]["detail"]  # through a symbolic link
     assert (by_text["data"]["verdict"], by_text["data"]["reason"]) == ("skipped", "local_file")
     assert (by_text["gone"]["verdict"], by_text["gone"]["reason"]) == ("broken", "file_missing")
+
+
+def test_the_local_file_lookup_reports_what_it_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside the tree, there, or missing: a fact for classify, never a verdict."""
+    (tmp_path / "data.csv").write_text("a,b\n")
+    monkeypatch.chdir(tmp_path)
+
+    def found(path: str, written: str, document: str = "doc.md") -> LocalFile:
+        return look_up(Target(path, citations=(Citation(document, 1, "x", written),)))
+
+    assert found("data.csv", "./data.csv") == LocalFile(Lookup.EXISTS, "./data.csv", "data.csv", True)
+    assert found("gone.csv", "gone.csv") == LocalFile(Lookup.MISSING, "gone.csv", "gone.csv", True)
+    assert found("../data.csv", "../data.csv").kind is Lookup.OUTSIDE_TREE
+    # A document given by its absolute path outside the working folder: its own folder is the tree.
+    elsewhere = tmp_path.parent / "elsewhere" / "doc.md"
+    outside = found(str(tmp_path / "data.csv"), "../x/data.csv", str(elsewhere))
+    assert (outside.kind, outside.in_working_folder) == (Lookup.OUTSIDE_TREE, False)

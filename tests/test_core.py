@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from linkcheck import classify as cl
 from linkcheck.collect import collect
+from linkcheck.facts import Fact, GateRefusal, LocalFile, Lookup, Refusal, Unchecked, Unreached
+from linkcheck.history import _sql_in as history_sql_in
+from linkcheck.history.rows import CachedResult
 from linkcheck.model import (
+    FAILING,
+    GOOD,
+    LOST,
+    QUIET,
     REASONS_BY_VERDICT,
     Citation,
     ErrorKind,
@@ -146,51 +153,92 @@ def test_placeholder_reason(raw: str, expected: Reason | None) -> None:
 # --------------------------------------------------------------------------- policy.Gate / ip_is_public
 
 @pytest.mark.parametrize("url, exclude, expected", [
-    P("https://intranet.corp.org/x", [r"^https://intranet\."], (Verdict.SKIPPED, Reason.EXCLUDED), id="excluded"),
-    P("https://bob:pw@intranet.corp.org/x", [r"^https://intranet\."], (Verdict.SKIPPED, Reason.EXCLUDED),
-      id="excluded-matches-without-userinfo"),
-    P("mailto:editor@journal.org", [], (Verdict.SKIPPED, Reason.MAILTO), id="mailto-valid"),
-    P("mailto:a@x.org,b@y.org?subject=Hi", [], (Verdict.SKIPPED, Reason.MAILTO), id="mailto-two"),
-    P("mailto:not-an-address", [], (Verdict.PLACEHOLDER, Reason.INVALID_URL), id="mailto-invalid"),
-    P("mailto:", [], (Verdict.PLACEHOLDER, Reason.INVALID_URL), id="mailto-empty"),
-    P("tel:+442079460000", [], (Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME), id="tel"),
-    P("ftp://ftp.gnu.org/pub", [], (Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME), id="ftp"),
-    P("#methods", [], (Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME), id="same-document"),
+    P("https://intranet.corp.org/x", [r"^https://intranet\."], GateRefusal(Refusal.EXCLUDED, r"^https://intranet\."),
+      id="excluded"),
+    P("https://bob:pw@intranet.corp.org/x", [r"^https://intranet\."],
+      GateRefusal(Refusal.EXCLUDED, r"^https://intranet\."), id="excluded-matches-without-userinfo"),
+    P("mailto:editor@journal.org", [], GateRefusal(Refusal.MAILTO, "editor@journal.org"), id="mailto-valid"),
+    P("mailto:a@x.org,b@y.org?subject=Hi", [], GateRefusal(Refusal.MAILTO, "a@x.org, b@y.org"), id="mailto-two"),
+    P("mailto:not-an-address", [], GateRefusal(Refusal.BAD_MAILTO, "not-an-address"), id="mailto-invalid"),
+    P("mailto:", [], GateRefusal(Refusal.BAD_MAILTO, ""), id="mailto-empty"),
+    P("tel:+442079460000", [], GateRefusal(Refusal.TELEPHONE), id="tel"),
+    P("ftp://ftp.gnu.org/pub", [], GateRefusal(Refusal.SCHEME, "ftp"), id="ftp"),
+    P("#methods", [], GateRefusal(Refusal.SAME_DOCUMENT), id="same-document"),
     P("https://stats.gov.uk/", [], None, id="host-name-fetched"),
     P("http://8.8.8.8/", [], None, id="public-ipv4"),
     P("http://93.184.216.34/", [], None, id="public-ipv4-b"),
     P("http://[2606:4700:4700::1111]/", [], None, id="public-ipv6"),
 ])
-def test_gate_precheck(url: str, exclude: list[str], expected: tuple[Verdict, Reason] | None) -> None:
-    got = Gate(exclude=tuple(re.compile(p) for p in exclude), allow_private=False).precheck(url)
-    if expected is None:
-        assert got is None
-    else:
-        assert got is not None and got[:2] == expected and got[2].strip()
+def test_gate_precheck_reports_a_fact(url: str, exclude: list[str], expected: GateRefusal | None) -> None:
+    """The gate says what it found (a refusal and what it names), never a verdict."""
+    assert Gate(exclude=tuple(re.compile(p) for p in exclude), allow_private=False).precheck(url) == expected
 
 
-PRIVATE = [
-    P("http://169.254.169.254/latest/meta-data/", id="link-local-metadata"),
-    P("http://127.0.0.1:8080/", id="loopback-port"),
-    P("http://10.0.0.1/", id="rfc1918-10"),
-    P("http://192.168.1.1/", id="rfc1918-192"),
-    P("http://[::1]/", id="ipv6-loopback"),
-    P("http://[::ffff:127.0.0.1]/", id="ipv4-mapped-loopback"),
-    P("http://224.0.0.1/", id="multicast"),
-    P("http://0.0.0.0/", id="unspecified"),
-]
+def test_the_verdict_table_gives_every_verdict_and_reason_pair_and_no_other() -> None:
+    """Every (verdict, reason) a report may hold has its row in the one table, and no row gives a
+    pair the vocabulary does not know."""
+    given = {(verdict, reason) for verdict, reason, _ in cl.VERDICTS.values()}
+    assert given == {(v, r) for v, reasons in REASONS_BY_VERDICT.items() for r in reasons}
 
 
-@pytest.mark.parametrize("url", PRIVATE)
-def test_gate_refuses_private_literals(url: str) -> None:
-    got = Gate(allow_private=False).precheck(url)
-    assert got is not None and got[:2] == (Verdict.SKIPPED, Reason.PRIVATE_ADDRESS)
-    assert "--allow-private" in got[2]
+def test_the_verdict_groups_split_the_vocabulary() -> None:
+    """Good, failing, or skipped (counting neither way): each verdict is in exactly one."""
+    assert not GOOD & FAILING and Verdict.SKIPPED not in GOOD | FAILING
+    assert GOOD | FAILING | {Verdict.SKIPPED} == set(Verdict)
+    assert LOST <= FAILING and QUIET - GOOD == {Verdict.SKIPPED}
+    # History's SQL spells a group from the model's own values.
+    assert history_sql_in(GOOD) == "('ok', 'redirected')"
+    assert history_sql_in(FAILING) == "('blocked', 'broken', 'changed', 'error', 'placeholder')"
 
 
-@pytest.mark.parametrize("url", PRIVATE)
-def test_gate_allow_private_lets_them_through(url: str) -> None:
-    assert Gate(allow_private=True).precheck(url) is None
+def test_every_fetch_failure_and_fact_has_its_row() -> None:
+    kinds = [*ErrorKind, *Refusal, *Lookup, *Unreached]
+    assert [k for k in kinds if k not in cl.VERDICTS] == []
+
+
+def test_a_cached_verdict_is_judged_as_reused() -> None:
+    hit = CachedResult(Verdict.OK, Reason.OK, "HTTP 200", 200, None, None, "2026-01-02T03:04:05Z")
+    assert cl.reused(hit) == cl.Judgement(Verdict.OK, Reason.OK,
+                                          "HTTP 200 (as checked at 2026-01-02T03:04:05Z; within --cache-ttl)")
+    with pytest.raises(ValueError, match="only an ok verdict"):
+        cl.reused(CachedResult(Verdict.BROKEN, Reason.HTTP_STATUS, "HTTP 404: not found", 404, None, None,
+                               "2026-01-02T03:04:05Z"))
+
+
+@pytest.mark.parametrize("fact, verdict, reason, detail", [
+    P(GateRefusal(Refusal.EXCLUDED, "^https://intranet"), Verdict.SKIPPED, Reason.EXCLUDED,
+      "excluded by the pattern '^https://intranet'", id="excluded"),
+    P(GateRefusal(Refusal.SAME_DOCUMENT), Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME,
+      "a link within the same document; not fetched", id="same-document"),
+    P(GateRefusal(Refusal.MAILTO, "a@x.org, b@y.org"), Verdict.SKIPPED, Reason.MAILTO,
+      "e-mail address a@x.org, b@y.org; syntax checked, not contacted", id="mailto"),
+    P(GateRefusal(Refusal.BAD_MAILTO, ""), Verdict.PLACEHOLDER, Reason.INVALID_URL,
+      "not a valid e-mail address: ''", id="mailto-empty"),
+    P(GateRefusal(Refusal.TELEPHONE), Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME,
+      "a telephone number; not fetched", id="tel"),
+    P(GateRefusal(Refusal.SCHEME, "ftp"), Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME,
+      "ftp: links are not fetched", id="ftp"),
+    P(GateRefusal(Refusal.SCHEME, ""), Verdict.SKIPPED, Reason.UNSUPPORTED_SCHEME,
+      "this: links are not fetched", id="no-scheme"),
+    P(GateRefusal(Refusal.PRIVATE_ADDRESS, "10.0.0.1"), Verdict.SKIPPED, Reason.PRIVATE_ADDRESS,
+      "10.0.0.1 is not a public address; not fetched (use --allow-private to check it)", id="private"),
+    P(LocalFile(Lookup.OUTSIDE_TREE, "../../etc/passwd", "../../etc/passwd", True), Verdict.PLACEHOLDER,
+      Reason.INVALID_URL, "../../etc/passwd leads outside the repository (the working folder); not looked up",
+      id="outside-the-working-folder"),
+    P(LocalFile(Lookup.OUTSIDE_TREE, "../x.md", "../x.md", False), Verdict.PLACEHOLDER, Reason.INVALID_URL,
+      "../x.md leads outside the document's folder; not looked up", id="outside-the-document-folder"),
+    P(LocalFile(Lookup.EXISTS, "./data.csv", "data.csv", True), Verdict.SKIPPED, Reason.LOCAL_FILE,
+      "a local file (data.csv); not fetched", id="local-file"),
+    P(LocalFile(Lookup.MISSING, "data.csv", "data.csv", True), Verdict.BROKEN, Reason.FILE_MISSING,
+      "no such local file: data.csv (if it is meant as a web address, begin it with https://)", id="no-file"),
+    P(Unchecked(Unreached.NO_SITE, "/about"), Verdict.PLACEHOLDER, Reason.INVALID_URL,
+      "'/about' is a path from a site's root, and a local document has no site: set settings.base_url in "
+      "references.yaml to the site it will be published on, or write the full URL", id="no-site"),
+    P(Unchecked(Unreached.OFFLINE), Verdict.ERROR, Reason.OFFLINE,
+      "not checked: the checker's own network is down (no name resolved, no server answered)", id="offline"),
+])
+def test_classify_judges_every_fact(fact: Fact, verdict: Verdict, reason: Reason, detail: str) -> None:
+    assert cl.unfetched(fact) == cl.Judgement(verdict, reason, detail)
 
 
 @pytest.mark.parametrize("address, public", [

@@ -10,14 +10,14 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import InputError
-from ..model import Citation, Reason, Result, Snapshot, Verdict
+from ..model import FAILING, GOOD, Citation, Reason, Result, Snapshot, Verdict
 from . import write
 from .rows import CachedResult, ResultRow, RunRow, SnapshotRow, TimelineRow, TrendInfo, reuse_note
 from .schema import MIGRATIONS, check_time, migrate, parse_time, transaction
-from .trend import FAILING, carried_trend, compute_trend, identity
+from .trend import carried_trend, compute_trend, identity
 from .write import FIRST_BASELINE, INSERT_RESULT, INSERT_SNAPSHOT, Capture, result_row, save_text, snapshot_rows
 
-__all__ = ["FAILING", "MIGRATIONS", "CachedResult", "History", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow",
+__all__ = ["MIGRATIONS", "CachedResult", "History", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow",
            "TrendInfo", "carried_trend", "compute_trend", "identity", "reuse_note"]
 
 
@@ -163,7 +163,7 @@ class History:
             "SELECT r.snapshot_warc, r.snapshot_sha256, r.snapshot_offset, r.snapshot_time, "
             "COALESCE(r.final_url, r.url) "
             "FROM results r JOIN runs ON runs.id = r.run_id "
-            "WHERE r.url = ? AND r.verdict IN ('ok', 'redirected') AND r.snapshot_sha256 IS NOT NULL "
+            f"WHERE r.url = ? AND r.verdict IN {_GOOD_SQL} AND r.snapshot_sha256 IS NOT NULL "
             f"AND {_COUNTED} {_LATEST_FIRST} LIMIT 1", (url,)).fetchone()
         return (Snapshot(*row[:4]), row[4].partition("#")[0]) if row else None
 
@@ -370,7 +370,15 @@ class History:
         return [_result_row_out(row) for row in rows]
 
 
-_FAILING_SQL = "(" + ", ".join(f"'{v}'" for v in sorted(FAILING)) + ")"
+def _sql_in(verdicts: frozenset[Verdict]) -> str:
+    """A verdict group of the model as an SQL IN-list, `('broken', 'changed')`: built from the enum's
+    values (lower-case words), so no query spells a group by hand."""
+    assert all(v.value.isidentifier() for v in verdicts)
+    return "(" + ", ".join(f"'{v.value}'" for v in sorted(verdicts)) + ")"
+
+
+_FAILING_SQL = _sql_in(FAILING)
+_GOOD_SQL = _sql_in(GOOD)
 # The streak start is one indexed look-up per failing row: the earliest failing run after the
 # citation's last non-failing run (both at or before this row's run).
 # In SQL, `identity`: a URL's rows whatever their reference; a placeholder's by its reference.

@@ -3,19 +3,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..model import FAILING, GOOD
 from .rows import TrendInfo
 
-__all__ = ["FAILING", "carried_trend", "compute_trend", "identity"]
+__all__ = ["carried_trend", "compute_trend", "identity"]
 
-# Verdicts that mean the evidence is not (or not verifiably) there; the rest do not count against a URL.
-FAILING = frozenset({"broken", "changed", "placeholder", "blocked", "error"})
-_GOOD = frozenset({"ok", "redirected"})
 _FLAKY_WINDOW = 5   # verdicts looked at, the current one included
 _FLAKY_FLIPS = 2    # failing/not-failing changes within the window that make a URL flaky
 
 
 def _fails(verdict: str) -> bool:
-    return str(verdict) in FAILING
+    """A verdict as history stores it (its text) fails the way the model's group says."""
+    return verdict in FAILING
 
 
 def carried_trend(previous: Sequence[tuple[str, str]]) -> TrendInfo:
@@ -40,10 +39,10 @@ def compute_trend(previous: Sequence[tuple[str, str]], current: str, now: str) -
         if not _fails(verdict):
             break
         streak, streak_start = streak + 1, time
-    if str(current) in _GOOD:
+    if current in GOOD:
         last_ok: str | None = now
     else:
-        last_ok = next((t for t, v in reversed(previous) if str(v) in _GOOD), None)
+        last_ok = next((t for t, v in reversed(previous) if v in GOOD), None)
     window = [_fails(v) for _, v in previous[-(_FLAKY_WINDOW - 1):]] + [failing]
     flips = sum(a != b for a, b in zip(window, window[1:], strict=False))
     previous_failed = bool(previous) and _fails(previous[-1][1])

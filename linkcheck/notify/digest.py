@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from ..history.trend import identity
-from ..model import HISTORY_NOTE, Citation, Verdict
+from ..model import FAILING, GOOD, HISTORY_NOTE, Citation, Verdict
 from ..thennow import ThenAndNow
 from ..times import parse_time
 
@@ -16,9 +16,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Digest", "Item", "ResultLike", "build_digest", "render_html", "render_text"]
 
-# The same split as history.FAILING, kept here so this module never imports sqlite3.
-_FAILING = frozenset({"broken", "changed", "placeholder", "blocked", "error"})
-_GOOD = frozenset({"ok", "redirected"})
 _ORDER = {str(v): i for i, v in enumerate(Verdict)}
 
 
@@ -145,17 +142,17 @@ def build_digest(rows: Sequence[ResultLike], since: str, now: str, *, title: str
     was: dict[tuple[str, str], str] = {}
     for run_id in order[:-1]:
         for row in runs[run_id]:
-            if row.verdict in _FAILING:
+            if row.verdict in FAILING:
                 was[identity(row.url, row.reference_id)] = str(row.verdict)
     new, still, fixed = [], [], []
     for row in latest:
-        if row.verdict in _FAILING:
+        if row.verdict in FAILING:
             first = row.first_failed or row.finished
             if first >= since:
                 new.append(_item(row, first_failed=first))
             else:
                 still.append(_item(row, first_failed=first, days=(parse_time(now) - parse_time(first)).days))
-        elif row.verdict in _GOOD and identity(row.url, row.reference_id) in was:
+        elif row.verdict in GOOD and identity(row.url, row.reference_id) in was:
             fixed.append(_item(row, was=was[identity(row.url, row.reference_id)]))
     new.sort(key=lambda i: (_ORDER.get(i.verdict, len(_ORDER)), i.url))
     still.sort(key=lambda i: (i.first_failed or "", i.url))

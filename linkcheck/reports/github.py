@@ -6,7 +6,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from ..model import HISTORY_NOTE, Citation, Result, RunReport, Verdict
+from ..model import HISTORY_NOTE, QUIET, Citation, Result, RunReport, Verdict
 from ..printable import printable
 from . import markdown
 
@@ -43,7 +43,7 @@ def annotations(report: RunReport, fail_on: frozenset[Verdict]) -> list[str]:
     for result in report.results:
         if result.verdict in fail_on:
             level = "error"
-        elif result.verdict in (Verdict.OK, Verdict.SKIPPED):
+        elif result.verdict in QUIET:
             continue
         else:
             level = "warning"

@@ -5,7 +5,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from ..model import REASONS_BY_VERDICT, Citation, Reason, Result, RunReport, Verdict
+from ..model import QUIET, REASONS_BY_VERDICT, Citation, Reason, Result, RunReport, Verdict
 from .html import plain_reason
 from .notes import StandIns, stand_ins, uncited
 
@@ -75,7 +75,7 @@ def _results(result: Result, behind: StandIns) -> list[dict[str, Any]]:
 def render(report: RunReport) -> str:
     """The report as a SARIF log with one run; ok and skipped results are not emitted."""
     behind = stand_ins(report)
-    results = [entry for r in report.results if r.verdict not in (Verdict.OK, Verdict.SKIPPED)
+    results = [entry for r in report.results if r.verdict not in QUIET
                for entry in _results(r, behind)]
     log = {
         "$schema": SCHEMA,
