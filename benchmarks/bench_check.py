@@ -3,7 +3,8 @@
 A separate process serves N article pages on 127.0.0.1; each answer waits `--latency`
 seconds. With `--concurrency` requests in flight, no checker can finish faster than
 N / (concurrency / latency) seconds: that is the physical limit, and the benchmark reports
-every measured time as a ratio to it (1.00 = perfect overlap of all requests).
+every measured time as a ratio to it (1.00 = perfect overlap of all requests). With `--latency 0`
+there is no such limit: links/s and the CPU time spent per link are what the table shows.
 
 Two variants are measured, each `--repeat` times:
   * default     - `linkcheck check ...`               (one GET per URL; every page archived)
@@ -189,9 +190,16 @@ def _iso_seconds(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
+def _children_cpu() -> float:
+    """User + system seconds of every child process waited for so far (and of their children)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_cli(folder: Path, submission: Path, references: Path, variant: str, args: argparse.Namespace,
-            run: int, budget: float) -> tuple[float, float]:
-    """One CLI run as a subprocess: (wall seconds, report.json finished - started)."""
+            run: int, budget: float) -> tuple[float, float, float]:
+    """One CLI run as a subprocess: (wall seconds, report.json finished - started, CPU seconds of
+    the CLI and its reading workers)."""
     report_dir = folder / f"reports-{variant}-{run}"
     cmd = [sys.executable, "-m", "linkcheck", "check", submission.name,
            "--references", references.name, "--report-dir", str(report_dir),
@@ -200,9 +208,9 @@ def run_cli(folder: Path, submission: Path, references: Path, variant: str, args
            "--timeout", "30", "--quiet"]
     if variant == "no-archive":
         cmd.append("--no-archive")
-    start = time.perf_counter()
+    cpu, start = _children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, cwd=folder, env=_child_env(), capture_output=True, text=True, timeout=budget)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
     report_path = report_dir / "report.json"
     if proc.returncode not in (0, 1) or not report_path.is_file():
         print(f"FAIL ({variant} CLI): exit status {proc.returncode}\n{proc.stderr[-2000:]}", file=sys.stderr)
@@ -210,7 +218,7 @@ def run_cli(folder: Path, submission: Path, references: Path, variant: str, args
     report = json.loads(report_path.read_text(encoding="utf-8"))
     _verify([(r["url"], r["verdict"]) for r in report["results"]], args.n, f"{variant} CLI")
     own = _iso_seconds(report["run"]["finished"]) - _iso_seconds(report["run"]["started"])
-    return wall, own
+    return wall, own, cpu
 
 
 def run_in_process(submission: Path, references: Path, variant: str, args: argparse.Namespace,
@@ -249,7 +257,7 @@ def _peak_rss_mb() -> float:
 
 def bench(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(ROOT))
-    limit = args.n / (args.concurrency / args.latency)
+    limit = args.n / (args.concurrency / args.latency) if args.latency else 0.0  # no latency: no limit
     budget = max(120.0, 20 * limit)
     variants = ("default", "no-archive")
     walls: dict[str, list[float]] = {v: [] for v in variants}
@@ -257,6 +265,7 @@ def bench(args: argparse.Namespace) -> int:
     inproc: dict[str, list[float]] = {v: [] for v in variants}
     requests: dict[str, Counter[str]] = {v: Counter() for v in variants}
     runs: dict[str, int] = {v: 0 for v in variants}
+    cpus: dict[str, list[float]] = {v: [] for v in variants}
 
     print(f"N={args.n} URLs, concurrency={args.concurrency}, latency={args.latency:g} s, "
           f"repeat={args.repeat}; physical limit N/(c/latency) = {limit:.4f} s", flush=True)
@@ -266,34 +275,44 @@ def bench(args: argparse.Namespace) -> int:
         for run in range(args.repeat):
             for variant in variants:
                 before = server.stats()
-                wall, own = run_cli(folder, submission, references, variant, args, run, budget)
+                wall, own, cpu = run_cli(folder, submission, references, variant, args, run, budget)
                 elapsed = run_in_process(submission, references, variant, args, budget)
                 requests[variant] += server.stats() - before
                 runs[variant] += 2
                 walls[variant].append(wall)
+                cpus[variant].append(cpu)
                 owns[variant].append(own)
                 inproc[variant].append(elapsed)
-                print(f"  run {run + 1} {variant:<10}  wall {wall:7.3f} s  in-process {elapsed:7.3f} s",
-                      flush=True)
+                print(f"  run {run + 1} {variant:<10}  wall {wall:7.3f} s  in-process {elapsed:7.3f} s  "
+                      f"CLI CPU {cpu / args.n * 1e6:5.0f} us/link", flush=True)
         peak_mb = _peak_rss_mb()  # the server is still running: this is the CLI runs' peak
 
     print()
     header = (f"{'variant':<11} {'wall med (s)':>12} {'report (s)':>10} {'in-proc med (s)':>15} "
-              f"{'wall/limit':>10} {'in-proc/limit':>13} {'in-proc min-max':>15}  requests/URL")
+              f"{'wall/limit':>10} {'in-proc/limit':>13} {'in-proc min-max':>15} {'links/s':>8} "
+              f"{'CPU us/link':>11}  requests/URL")
     print(header)
     print("-" * len(header))
     for variant in variants:
         wall, inp = statistics.median(walls[variant]), statistics.median(inproc[variant])
         own = statistics.median(owns[variant])
-        spread = f"{min(inproc[variant]) / limit:.2f}-{max(inproc[variant]) / limit:.2f}"
-        print(f"{variant:<11} {wall:>12.3f} {own:>10.0f} {inp:>15.3f} {wall / limit:>10.2f} "
-              f"{inp / limit:>13.2f} {spread:>15}  {_per_url(requests[variant], args.n * runs[variant])}")
+        spread = f"{_ratio(min(inproc[variant]), limit)}-{_ratio(max(inproc[variant]), limit)}" if limit else "-"
+        cpu = statistics.median(cpus[variant]) / args.n * 1e6
+        print(f"{variant:<11} {wall:>12.3f} {own:>10.0f} {inp:>15.3f} {_ratio(wall, limit):>10} "
+              f"{_ratio(inp, limit):>13} {spread:>15} {args.n / wall:>8.0f} {cpu:>11.0f}  "
+              f"{_per_url(requests[variant], args.n * runs[variant])}")
     print()
     print(f"peak RSS of the CLI subprocess: {peak_mb:.1f} MiB")
-    print("(report (s): run.finished - run.started from report.json, whole seconds only)")
-    ratio = statistics.median(inproc["default"]) / limit
-    print(f"ratio (in-process, default mode) = {ratio:.2f} (target <= {TARGET_RATIO:.2f})")
+    print("(report (s): run.finished - run.started from report.json, whole seconds only; links/s: of the "
+          "whole CLI; CPU us/link: user + system time of the CLI and its reading workers, per URL)")
+    if limit:
+        ratio = statistics.median(inproc["default"]) / limit
+        print(f"ratio (in-process, default mode) = {ratio:.2f} (target <= {TARGET_RATIO:.2f})")
     return 0
+
+
+def _ratio(seconds: float, limit: float) -> str:
+    return f"{seconds / limit:.2f}" if limit else "-"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,8 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         serve(args.latency)
         return 0
-    if args.n < 1 or args.concurrency < 1 or args.latency <= 0 or args.repeat < 1:
-        parser.error("--n, --concurrency and --repeat must be >= 1 and --latency > 0")
+    if args.n < 1 or args.concurrency < 1 or args.latency < 0 or args.repeat < 1:
+        parser.error("--n, --concurrency and --repeat must be >= 1 and --latency >= 0")
     return bench(args)
 
 
