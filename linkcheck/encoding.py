@@ -53,6 +53,7 @@ def lookup(label: str | bytes | None) -> str | None:
     return str(found.name) if found is not None else None
 
 
+@functools.lru_cache(maxsize=256)  # asked for every page, of the same few header values
 def charset_param(content_type: str) -> str | None:
     """The charset parameter of a Content-Type header, as written (quotes removed)."""
     match = _CHARSET_PARAM.search(";" + content_type.partition(";")[2]) if ";" in content_type else None

@@ -171,8 +171,9 @@ class Fetcher:
     async def __aenter__(self) -> Fetcher:
         connector = aiohttp.TCPConnector(resolver=self.resolver, limit=self.settings.concurrency, limit_per_host=0,
                                          ttl_dns_cache=300)
-        timeout = aiohttp.ClientTimeout(total=self.settings.timeout, sock_connect=self.settings.timeout,
-                                        sock_read=self.settings.timeout)
+        # One deadline per request, from sending to the body's last byte: a connect or read timer of
+        # the same length could never fire first, and a read timer is re-armed on every chunk.
+        timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
         # No jar for the run: each redirect chain keeps its own cookies (_Chain).
         self._session = aiohttp.ClientSession(
             connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=True,
@@ -261,8 +262,8 @@ class Fetcher:
                 if kind in _UNANSWERED:
                     self._hosts.unanswered(host)
                 return FetchOutcome(url, hops=tuple(hops), error=kind, error_detail=detail, final_url=current)
-            location = answer.header("Location")
-            if answer.status in _REDIRECTS and location:
+            location = answer.header("Location") if answer.status in _REDIRECTS else None
+            if location:
                 hops.append(Hop(current, answer.status))
                 try:
                     current = split_fragment(normalise(urljoin(current, location.strip())))[0]

@@ -8,7 +8,7 @@ import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from . import content, evidence
@@ -56,6 +56,15 @@ class Request:
     @property
     def size(self) -> int:
         return len(self.body) + len(self.baseline_body or b"")
+
+    def for_worker(self) -> Request:
+        """What a worker needs of the request, and no more (it is pickled both ways): no headers,
+        and of each target its references, claims and fragment, not its citations."""
+        outcome = self.outcome
+        if outcome is not None and (outcome.headers or outcome.request_headers):
+            outcome = replace(outcome, headers=(), request_headers=())
+        targets = tuple(replace(t, citations=()) if t.citations else t for t in self.targets)
+        return replace(self, outcome=outcome, targets=targets)
 
     @property
     def light(self) -> bool:
@@ -187,7 +196,7 @@ class Reader:
             for _ in range(3):
                 executor = _POOL.get()
                 try:
-                    future = executor.submit(read_page, request)
+                    future = executor.submit(read_page, request.for_worker())
                 except (BrokenProcessPool, RuntimeError):
                     _POOL.replace(executor)
                     continue

@@ -185,7 +185,7 @@ def _is_reserved_host(host: str) -> bool:
     return host in RESERVED_HOSTS or host.endswith(RESERVED_SUFFIXES)
 
 
-@functools.lru_cache(maxsize=4096)  # asked at every stage about the same few thousand URLs
+@functools.lru_cache(maxsize=1 << 17)  # asked at every stage about each URL of a run
 def placeholder_reason(raw: str) -> Reason | None:
     """Why a cited target is no real target (`placeholder`, `invalid_url`), or None.
 

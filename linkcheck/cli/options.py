@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -79,14 +80,23 @@ def in_ci() -> bool:
     return bool(os.environ.get("CI")) or not sys.stderr.isatty()
 
 
+_REDRAW = 0.1  # seconds between two drawings of the progress line
+
+
 class Progress:
     """A one-line progress counter on a terminal; silent in CI logs and pipes."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self._drawn = -_REDRAW
 
     def __call__(self, done: int, total: int) -> None:
+        """Redrawn at most every _REDRAW seconds, and at the end: not one write per link."""
         if self.enabled and total:
+            now = time.monotonic()
+            if done < total and now - self._drawn < _REDRAW:
+                return
+            self._drawn = now
             width = 30
             filled = width * done // total
             sys.stderr.write(f"\rchecking [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
