@@ -1,0 +1,47 @@
+"""What the command line spends beside the run: a progress line drawn a tenth of a second, not once
+per link; the collector's threshold raised while the run lasts, and given back after it."""
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from linkcheck.cli import main
+from linkcheck.cli.options import Progress
+
+
+def test_a_fast_run_draws_its_progress_a_few_times_and_always_its_end(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = Progress(enabled=True)
+    for done in range(1, 5001):
+        progress(done, 5000)
+    drawn = capsys.readouterr().err.split("\r")[1:]
+    assert 2 <= len(drawn) < 100  # the first one and the last one, and a few as time passes
+    assert drawn[0].endswith(" 1/5000") and drawn[-1].endswith(" 5000/5000")
+
+
+def test_a_disabled_progress_writes_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = Progress(enabled=False)
+    progress(1, 2)
+    progress(2, 2)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.fixture()
+def threshold() -> Iterator[tuple[int, int, int]]:
+    before = gc.get_threshold()
+    yield before
+    gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize("first", [1234, 0], ids=["set", "collection-off"])
+def test_check_gives_the_collector_threshold_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 threshold: tuple[int, int, int], first: int) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "doc.md").write_text("A draft cites [a source](#) still to be found.\n", encoding="utf-8")
+    gc.set_threshold(first, *threshold[1:])
+    result = CliRunner().invoke(main, ["check", "doc.md", "--quiet", "--report-dir", "r", "--state-dir", "s"])
+    assert result.exit_code == 1, result.output  # the placeholder fails the check
+    assert gc.get_threshold() == (first, *threshold[1:])
