@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timezone
 
 __all__ = ["TIME_FORMAT", "format_time", "parse_time", "utc_now"]
@@ -26,5 +27,13 @@ def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value[:-1]).replace(tzinfo=timezone.utc)
 
 
+_said: tuple[int, str] = (-1, "")  # the last second spelled, and its spelling
+
+
 def utc_now() -> str:
-    return format_time(datetime.now(timezone.utc))
+    """Now, to the second: spelled once a second, though every response is stamped with it."""
+    global _said
+    second = int(time.time())
+    if second != _said[0]:
+        _said = (second, format_time(datetime.fromtimestamp(second, timezone.utc)))
+    return _said[1]

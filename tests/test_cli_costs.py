@@ -1,9 +1,11 @@
-"""What the command line spends beside the run: a progress line drawn a tenth of a second, not once
-per link; the collector's threshold raised while the run lasts, and given back after it."""
+"""What a run spends beside judging: a progress line drawn a tenth of a second, not once per link;
+the collector's threshold raised while the command's run lasts, and given back after it; the time
+of each response spelled once a second."""
 from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from click.testing import CliRunner
 
 from linkcheck.cli import main
 from linkcheck.cli.options import Progress
+from linkcheck.times import format_time, parse_time, utc_now
 
 
 def test_a_fast_run_draws_its_progress_a_few_times_and_always_its_end(capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,3 +48,11 @@ def test_check_gives_the_collector_threshold_back(tmp_path: Path, monkeypatch: p
     result = CliRunner().invoke(main, ["check", "doc.md", "--quiet", "--report-dir", "r", "--state-dir", "s"])
     assert result.exit_code == 1, result.output  # the placeholder fails the check
     assert gc.get_threshold() == (first, *threshold[1:])
+
+
+def test_the_time_stamped_on_responses_is_this_second() -> None:
+    for _ in range(3):  # the first spells the second, the others reuse it
+        before = format_time(datetime.now(timezone.utc))
+        now = utc_now()
+        after = format_time(datetime.now(timezone.utc))
+        assert before <= now <= after and format_time(parse_time(now)) == now
