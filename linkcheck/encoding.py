@@ -32,13 +32,20 @@ _PLAIN_META = re.compile(rb"""<meta[\t\n\f\r /]+charset[\t\n\f\r ]*=[\t\n\f\r ]*
 _XML_ENCODING = re.compile(rb"""encoding[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^">]*)"|'([^'>]*)')""")
 
 
-def _windows_1252_c1(error: UnicodeError) -> tuple[str, int]:
-    """The five bytes Python's cp1252 leaves undefined are C1 controls in the Encoding standard."""
-    assert isinstance(error, UnicodeDecodeError)
-    return error.object[error.start:error.end].decode("latin-1"), error.end
+def _windows_1252_table() -> str:
+    """windows-1252 as the Encoding standard has it: the five bytes Python's cp1252 leaves
+    undefined are the C1 controls of the same number. A table of its own for the charmap codec,
+    rather than an error handler, which would have to be registered for the whole process."""
+    def char(byte: int) -> str:
+        try:
+            return bytes([byte]).decode("cp1252")
+        except UnicodeDecodeError:
+            return chr(byte)
+
+    return "".join(char(byte) for byte in range(256))
 
 
-codecs.register_error("linkcheck-windows-1252", _windows_1252_c1)
+_WINDOWS_1252 = _windows_1252_table()
 
 
 @functools.lru_cache(maxsize=256)  # a run meets a handful of labels, on every page
@@ -225,7 +232,8 @@ def decode(data: bytes, encoding: str) -> str:
     if found is None:
         raise LookupError(f"unknown encoding {encoding!r}")
     if found.name == "windows-1252":
-        return data.decode("cp1252", errors="linkcheck-windows-1252")
+        # typeshed omits the str decoding table that the standard library's own charmap codecs pass
+        return codecs.charmap_decode(data, "strict", _WINDOWS_1252)[0]  # type: ignore[arg-type]
     if found.name == "utf-8":
         return data.decode("utf-8", errors="replace")
     return str(found.codec_info.decode(data, "replace")[0])

@@ -154,6 +154,12 @@ def test_a_utf8_character_cut_at_the_size_cap_is_still_utf8() -> None:
 
 def test_undefined_windows_1252_bytes_are_c1_controls_not_errors() -> None:
     assert encoding.decode(b"\x80\x81\x9d", "windows-1252") == "€\x81\x9d"
+    every = bytes(range(256))
+    assert encoding.decode(every, "windows-1252") == "".join(
+        chr(b) if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D) else every[b:b + 1].decode("cp1252") for b in range(256))
+    for name in ("linkcheck-windows-1252", "windows-1252"):  # no codec error handler added to the process
+        with pytest.raises(LookupError):
+            codecs.lookup_error(name)
 
 
 @pytest.mark.parametrize("name,bom", [("utf-8", codecs.BOM_UTF8), ("utf-16-le", codecs.BOM_UTF16_LE),
