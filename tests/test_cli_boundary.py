@@ -110,3 +110,19 @@ def test_an_interrupt_exits_130_with_one_line(tmp_path: Path) -> None:
             process.kill()
     assert process.returncode == 130
     assert err == "linkcheck: interrupted\n" and "Traceback" not in out
+
+
+def test_a_reader_that_stops_reading_ends_the_output_quietly(tmp_path: Path) -> None:
+    (tmp_path / "long.md").write_text("".join(f"[source {i}](https://example.org/{i})\n" for i in range(5000)),
+                                      encoding="utf-8")  # far more than a pipe holds
+    process = subprocess.Popen([sys.executable, "-m", "linkcheck", "extract", "long.md"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline().startswith("long.md:1\t")
+        process.stdout.close()  # as `| head -1` does
+        err = process.stderr.read()
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 141 and err == ""

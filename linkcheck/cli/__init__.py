@@ -19,7 +19,7 @@ except ImportError:  # another project's `linkcheck/__init__.py` replaced ours i
           "name): install linkcheck with pipx or in a virtual environment of its own", file=sys.stderr)
     sys.exit(2)
 
-from .boundary import HISTORY, INTERRUPTED, InputProblem, problem
+from .boundary import HISTORY, INTERRUPTED, PIPE_CLOSED, InputProblem, problem
 
 __all__ = ["main"]
 
@@ -47,6 +47,11 @@ class _LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("linkcheck: interrupted", err=True)
             raise click.exceptions.Exit(INTERRUPTED) from None
+        except BrokenPipeError:
+            # The reader stopped reading (`linkcheck extract ... | head`): nothing to say, and the
+            # output still buffered goes nowhere rather than failing again at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(PIPE_CLOSED) from None
         except Exception as exc:  # only what problem() names becomes a message; a bug keeps its traceback
             message = problem(exc, ctx.meta.get(HISTORY))
             if message is None:

@@ -1,6 +1,7 @@
 """The command line's one exception boundary: what the person running linkcheck must fix (a bad
 register, an unreadable document, a state dir that cannot be written, a damaged history database)
-becomes one line on stderr and exit status 2; an interrupt exits with 130. Neither shows a traceback.
+becomes one line on stderr and exit status 2; an interrupt exits with 130, a closed output pipe
+quietly with 141. None shows a traceback.
 
 Network trouble never gets here: every link's failure is a value in its result. What does get here
 and is none of these is a bug, and keeps its traceback."""
@@ -14,13 +15,14 @@ import click
 from ..errors import LinkcheckError
 from ..printable import printable
 
-__all__ = ["HISTORY", "INTERRUPTED", "InputProblem", "problem"]
+__all__ = ["HISTORY", "INTERRUPTED", "PIPE_CLOSED", "InputProblem", "problem"]
 
 # ctx.meta key (shared by every context of one command line): the history database of the state dir
 # a command resolved, so that a damaged one is named even where SQLite's own message does not name it.
 HISTORY = "linkcheck.history"
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
+PIPE_CLOSED = 141  # 128 + SIGPIPE: the output's reader went away
 
 
 class InputProblem(click.ClickException):
