@@ -81,8 +81,10 @@ def may_state_figures(text: str) -> bool:
     text = unicodedata.normalize("NFKC", text)
     if any(sign in text for sign in "%£$€"):
         return True
-    words = set(_LETTERS.findall(text.casefold()))
-    if words & _MARK_WORDS or _THOUSANDS.search(text):
+    folded = text.casefold()
+    words = set(_LETTERS.findall(folded))
+    # "percent" may be glued to its number word ("onepercent"), which find_figures reads as 1%.
+    if words & _MARK_WORDS or "percent" in folded or _THOUSANDS.search(text):
         return True
     return bool(words & _RATIO_WORDS) and (bool(words & _COUNT_WORDS) or any(c.isdigit() for c in text))
 
