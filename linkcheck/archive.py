@@ -10,7 +10,7 @@ import os
 import re
 import secrets
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
@@ -149,16 +149,18 @@ def _response_headers(headers: Sequence[tuple[str, str]], stored: int) -> list[t
 
 
 def _record(writer: WARCWriter, kind: str, date: str, uri: str = "", payload: bytes = b"",
-            http: StatusAndHeaders | None = None, *, truncated: bool = False, **extra: str) -> ArcWarcRecord:
+            http: StatusAndHeaders | None = None, *, truncated: bool = False,
+            fields: Mapping[str, str] | None = None, **extra: str) -> ArcWarcRecord:
     """A record whose length and sha256 digests are given, so warcio neither buffers the payload
-    nor adds digests of its own (sha1). `extra` names WARC headers with "_" for "-"."""
+    nor adds digests of its own (sha1). `extra` names WARC headers with "_" for "-"; `fields`
+    are more, named as written."""
     block = payload
     if http is not None:
         http.compute_headers_buffer()  # the very bytes warcio writes for this block
         block = http.headers_buff + (b"" if kind == "revisit" else payload)
     fields = {"WARC-Type": kind, "WARC-Record-ID": StatusAndHeadersParser.make_warc_id(),
               "WARC-Date": date, **({"WARC-Target-URI": uri} if uri else {}),
-              **{name.replace("_", "-"): value for name, value in extra.items()},
+              **{name.replace("_", "-"): value for name, value in extra.items()}, **(fields or {}),
               **({"WARC-Truncated": "length"} if truncated else {}),
               "WARC-Block-Digest": payload_digest(block)}
     if kind != "warcinfo" and "WARC-Payload-Digest" not in fields:
@@ -230,10 +232,11 @@ class WarcWriter:
             os.close(dir_fd)
 
     def write(self, outcome: FetchOutcome, original: Original | None = None, *,
-              digests: tuple[str, str] | None = None) -> Snapshot | None:
+              digests: tuple[str, str] | None = None, fields: Mapping[str, str] | None = None) -> Snapshot | None:
         """Archive one GET answer, as a revisit when `original` has the same payload; None if the
         outcome holds nothing to keep (not a GET, no response, no body). `digests` is
-        `payload_digests(body)` when the caller already has it."""
+        `payload_digests(body)` when the caller already has it; `fields` are further WARC headers
+        of the response (or revisit) record."""
         body, status = outcome.body, outcome.status
         if outcome.method.upper() != "GET" or status is None or body is None:
             return None
@@ -250,10 +253,10 @@ class WarcWriter:
             main = _record(self._warcio, "revisit", date, uri, http=http, WARC_Profile=_REVISIT_PROFILE,
                            WARC_Refers_To_Target_URI=target_uri(original.url),
                            WARC_Refers_To_Date=original.date, WARC_Payload_Digest=original.digest,
-                           truncated=truncated)
+                           truncated=truncated, fields=fields)
         else:
             main = _record(self._warcio, "response", date, uri, body, http, truncated=truncated,
-                           WARC_Payload_Digest=digest)
+                           WARC_Payload_Digest=digest, fields=fields)
         parts = urlsplit(uri)
         headers = [(name, REDACTED if name.lower() in _SECRET_REQUEST else _clean(value))
                    for name, value in outcome.request_headers]

@@ -70,6 +70,16 @@ class Settings:
     archive_availability_url: str = "https://archive.org/wayback/available"
     archive_save_url: str = "https://web.archive.org/save"
     archive_timegate_url: str | None = None
+    # Web archives asked for a dated source's capture from when it was cited (RFC 7089 TimeGates:
+    # `GET {prefix}{URL}` with Accept-Datetime), in order, until one has it: the Internet Archive
+    # (the largest), the UK Government Web Archive (pywb, collection `ukgwa`: the whole UK public
+    # sector web) and arquivo.pt (pywb: a broad European archive). Empty: no lookups.
+    memento_timegates: tuple[str, ...] = ("https://web.archive.org/web/",
+                                          "https://webarchive.nationalarchives.gov.uk/ukgwa/",
+                                          "https://arquivo.pt/wayback/")
+    # Every lookup of a run ends by then (seconds from the start of the crawl): a slow archive
+    # costs a run no more.
+    memento_deadline: float = 60.0
     # Prefix of a replay server (e.g. pywb) holding this project's own WARCs: our own snapshot
     # is then the first archived copy suggested.
     archive_replay_url: str | None = None
@@ -304,6 +314,8 @@ _SETTINGS: dict[str, _Check] = {
     "archive_availability_url": _text,
     "archive_save_url": _text,
     "archive_timegate_url": _text,
+    "memento_timegates": _list_of(_site_url),
+    "memento_deadline": _number(lambda v: v > 0, "> 0"),
     "archive_replay_url": _text,
     "base_url": _site_url,
     "doi_resolver": _site_url,

@@ -326,11 +326,14 @@ class Result:
     figures_lost: tuple[str, ...] = ()  # in the baseline, no longer on the source (figure_missing)
     # For a missing quote or a lost figure: its sentence when cited and the one in its place now.
     then_now: ThenAndNow | None = None
+    # What the web archives gave as the baseline from when the source was cited, or why none.
+    baseline_note: str | None = None
 
     @property
     def notes(self) -> tuple[str, ...]:
         """What a reader should know beside the verdict."""
-        return tuple(f"the figure {text!r} was not found on the source" for text in self.figures_not_found)
+        figures = tuple(f"the figure {text!r} was not found on the source" for text in self.figures_not_found)
+        return figures + ((self.baseline_note,) if self.baseline_note else ())
 
     def __post_init__(self) -> None:
         # Every output (console, reports, history, archive index, e-mail) is built from results:
@@ -417,7 +420,8 @@ class Result:
                                     if f.get("found") is False and not f.get("in_baseline")),
             figures_lost=tuple(f["text"] for f in data.get("claims", ()) if f.get("in_baseline")),
             then_now=ThenAndNow.from_json(shown, Snapshot.from_json(shown.get("snapshot")))
-            if (shown := data.get("then_and_now")) else None)
+            if (shown := data.get("then_and_now")) else None,
+            baseline_note=next((n for n in data.get("notes", ()) if not n.startswith("the figure ")), None))
 
 
 _MASKED = ("url", "final_url", "suggested_url", "archived_url", "detail")

@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 from aiohttp.abc import AbstractResolver
 
 from . import __version__, classify, evidence, fragments
+from .cited import CitedBaselines, Found, dated_sources
 from .collect import collect
 from .config import Config, Settings
 from .doi import Work, doi_of, doi_url
@@ -218,6 +219,17 @@ async def _with_archived_copies(results: list[Result], store: EvidenceStore, set
             for r in results]
 
 
+def _with_cited_copies(results: list[Result], dated: dict[str, str], store: EvidenceStore) -> list[Result]:
+    """A broken source's archived copy is the capture closest before the date it was cited: what
+    the author read, not what the page became."""
+    def before(result: Result) -> str | None:
+        url = split_fragment(result.url)[0]
+        return store.memento_before(url, dated[url]) if url in dated else None
+
+    return [replace(r, archived_url=copy) if r.verdict is Verdict.BROKEN and (copy := before(r)) else r
+            for r in results]
+
+
 def _from_cache(target: Target, hit: CachedResult) -> Result:
     judged = classify.reused(hit)
     return Result(url=target.url, verdict=judged.verdict, reason=judged.reason, detail=judged.detail,
@@ -257,11 +269,14 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
             progress(done, total)
         works = _crossref(targets, to_fetch, settings, resolver, is_public)
         reader = Reader(settings.read_timeout, settings.read_max_bytes)
-        async with Fetcher(settings, resolver=resolver, clock=clock, is_public=is_public) as fetcher:
+        dated = dated_sources(targets, to_fetch, config.published) if store is not None else {}
+        async with (Fetcher(settings, resolver=resolver, clock=clock, is_public=is_public) as fetcher,
+                    CitedBaselines({url: day for url, day in dated.items() if store and store.wants_memento(url, day)},
+                                   settings, fetcher, resolver=resolver, is_public=is_public) as cited):
 
             errors: list[ErrorKind | None] = []  # of each fetch; an outcome itself is let go once judged
 
-            async def judge(outcome: FetchOutcome, members: list[int]) -> None:
+            async def judge(outcome: FetchOutcome, members: list[int], found: Found | None) -> None:
                 snapshot = store.keep(outcome) if store else None
                 request = _reading_request(outcome, [targets[i] for i in members], settings)
                 if store is not None:
@@ -275,7 +290,8 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                     comparison = store.compare(targets[i], outcome, quoted, reading) if store else quoted
                     work = known.get(doi_of(targets[i].url) or "")
                     judgement = classify.classify(targets[i], outcome, comparison, work, reading)
-                    judged[i] = note(_result(targets[i], judgement, outcome, snapshot, comparison))
+                    result = _result(targets[i], judgement, outcome, snapshot, comparison)
+                    judged[i] = note(replace(result, baseline_note=found.note) if found and found.note else result)
 
             async def one(url: str, members: list[int]) -> None:
                 nonlocal done
@@ -288,13 +304,17 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                     # Embedded images and media are neither archived nor read: reaching them is the check.
                     linked = [i for i in members if not targets[i].embedded]
                     wants_body = (archive and bool(linked)) or any(_wants_body(targets[i]) for i in members)
+                    # What the source said when it was cited becomes its baseline before it is judged.
+                    found = await cited.found(url)
+                    if found is not None and store is not None:
+                        store.adopt(found)
                     outcome = await fetcher.fetch(url, need_body=wants_body, peek=bool(linked), hold=True)
                     errors.append(outcome.error)
                     try:
                         # Judged only after the request that was waiting for this slot has gone out:
                         # slots kept busy are what bounds a crawl, so sending comes before judging.
                         await asyncio.sleep(0)
-                        await judge(outcome, members)
+                        await judge(outcome, members, found)
                     finally:
                         fetcher.release(outcome)  # its body leaves the run's byte budget
                 done += len(members)
@@ -314,6 +334,8 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
         results = sorted(judged.values(), key=_order)
         if store is not None and archived_copies and not offline:
             results = await _with_archived_copies(results, store, settings)
+        if store is not None and dated:
+            results = _with_cited_copies(results, dated, store)
         previous = store.previous_runs() if store is not None else ()
         report = RunReport(id=run_id, started=started, finished=utc_now(), tool_version=__version__,
                            results=tuple(results), offline=offline, documents=tuple(_display(d) for d in documents),

@@ -7,15 +7,20 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from . import content, figures, fragments, thennow
 from .archive import Original, WarcWriter, payload_digests, read_capture, target_uri, warc_date
 from .classify import Comparison
-from .history import CachedResult, History, carried_trend, compute_trend, identity
+from .history import CachedResult, History, MementoRow, carried_trend, compute_trend, identity
 from .history.write import Capture
 from .model import GOOD, FetchOutcome, Reason, Result, Snapshot, Target, Verdict
 from .reading import Reading, Request
 from .redact import redact
+from .times import utc_now
+
+if TYPE_CHECKING:
+    from .cited import Found
 
 __all__ = ["EvidenceStore", "archive_dir", "history_path", "last_report_path", "quote_comparison"]
 
@@ -59,12 +64,17 @@ class EvidenceStore:
         self._archived: set[str] = set()
         self._recent: dict[tuple[str, str], list[tuple[str, str]]] = {}  # earlier verdicts, for trends
         self._drifting: dict[str, tuple[str | None, str, str]] = {}  # URL -> baseline time, its sha, this sha
+        self._mementos: dict[tuple[str, str], MementoRow] = {}  # (URL, date cited) -> the archives' answer
+        self._asked: list[MementoRow] = []  # answers given during this run
+        self._cited: dict[str, tuple[Snapshot, FetchOutcome]] = {}  # URL -> its memento, kept, not yet compared
+        self._adopted: dict[str, tuple[Snapshot, str]] = {}  # URL -> its memento kept this run, and its time
 
     def __enter__(self) -> EvidenceStore:
         self.history = History(history_path(self.state_dir))
         self._with_baseline = self.history.baseline_urls()
         self._archived = self.history.archived_payloads()
         self._recent = self.history.recent_verdicts()
+        self._mementos = self.history.memento_answers()
         if self.archive:
             self.writer = WarcWriter(archive_dir(self.state_dir), self.run_id, self.started).__enter__()
         return self
@@ -91,7 +101,7 @@ class EvidenceStore:
 
     # -- after fetching ----------------------------------------------------------------------------
 
-    def keep(self, outcome: FetchOutcome) -> Snapshot | None:
+    def keep(self, outcome: FetchOutcome, fields: dict[str, str] | None = None) -> Snapshot | None:
         """Archive the response; a payload already stored becomes a revisit record.
 
         Written on the event loop's own thread: a writer thread was no faster, since warcio's
@@ -104,7 +114,7 @@ class EvidenceStore:
         uri = target_uri(outcome.final_url or outcome.url)
         if original is None:
             self._seen[sha] = Original(uri, warc_date(outcome.fetched_at), digest)
-        snapshot = self.writer.write(outcome, original, digests=digests)
+        snapshot = self.writer.write(outcome, original, digests=digests, fields=fields)
         if snapshot is None:
             return None
         # Indexed when the run finishes: until then no later run takes this record for an original.
@@ -123,14 +133,57 @@ class EvidenceStore:
         stored = read_capture(archive_dir(self.state_dir), earlier.warc, earlier.offset)
         return Original(stored.url, stored.date, earlier.digest)
 
+    # -- baselines from when a source was cited (mementos) ------------------------------------------
+
+    def wants_memento(self, url: str, cited: str) -> bool:
+        """Whether to ask the archives about the source: it has no baseline of our own, and they
+        were never asked about it for that date."""
+        key = redact(url)
+        return self.writer is not None and key not in self._with_baseline and (key, cited) not in self._mementos
+
+    def memento_before(self, url: str, cited: str) -> str | None:
+        """The archived capture at or before the date the source was cited, as an earlier run found it."""
+        row = self._mementos.get((redact(url), cited))
+        return row.before_url if row is not None else None
+
+    def adopt(self, found: Found) -> None:
+        """Remember the archives' answer, and make the memento the source's baseline: kept in the WARC
+        as a capture of the source itself, dated by its Memento-Datetime, with the URI-M it came from
+        in WARC-Source-URI and when we fetched it in WARC-Creation-Date (as pywb records from an archive)."""
+        url = redact(found.url)
+        if found.final:
+            m, b = found.memento, found.before
+            row = MementoRow(url, found.cited, utc_now(), m.uri if m else None, m.time if m else None,
+                             b.uri if b else None, b.time if b else None)
+            self._mementos[(url, found.cited)] = row
+            self._asked.append(row)
+        if found.memento is None or found.memento.time is None or found.outcome is None:
+            return
+        fetched = found.outcome
+        snapshot = self.keep(replace(fetched, url=found.url, final_url=found.url, hops=(),
+                                     fetched_at=found.memento.time),
+                             fields={"WARC-Source-URI": target_uri(fetched.final_url or fetched.url),
+                                     "WARC-Creation-Date": warc_date(fetched.fetched_at)})
+        if snapshot is not None:
+            self._cited[url] = (snapshot, fetched)
+            self._adopted[url] = (snapshot, found.memento.time)
+
     def drift_request(self, request: Request, outcome: FetchOutcome, snapshot: Snapshot | None) -> Request:
         """`request` with the drift check added when the page has a baseline with other bytes: the
         baseline's main text (or its body, from the archive, when its text was never read) and
-        this body's text when an earlier run read the same bytes. Texts are cached by payload hash."""
+        this body's text when an earlier run read the same bytes. Texts are cached by payload hash.
+        A memento adopted this run is the baseline, its bytes still at hand."""
         url = redact(outcome.url)  # history knows URLs only as results show them
-        if (snapshot is None or url not in self._with_baseline or outcome.body is None
+        cited = self._cited.pop(url, None)
+        if (snapshot is None or (url not in self._with_baseline and cited is None) or outcome.body is None
                 or outcome.status is None or not 200 <= outcome.status < 300):
             return request
+        if cited is not None:
+            kept, memento = cited
+            if kept.sha256 == snapshot.sha256:
+                return request
+            return self._drift(request, outcome, snapshot, (kept.time, kept.sha256),
+                               self._text_for(kept.sha256), memento.body, memento.content_type)
         baseline = self._db.baseline(url)
         if baseline is None or baseline.sha256 == snapshot.sha256:
             return request
@@ -143,9 +196,14 @@ class EvidenceStore:
             stored = read_capture(archive_dir(self.state_dir), row.warc, row.offset)
             body = stored.body
             content_type = dict((k.lower(), v) for k, v in stored.headers).get("content-type", "")
-        self._drifting[outcome.url] = (baseline.time, baseline.sha256, snapshot.sha256)
+        return self._drift(request, outcome, snapshot, (baseline.time, baseline.sha256), before, body, content_type)
+
+    def _drift(self, request: Request, outcome: FetchOutcome, snapshot: Snapshot, baseline: tuple[str | None, str],
+               before: str | None, body: bytes | None, content_type: str) -> Request:
+        self._drifting[outcome.url] = (baseline[0], baseline[1], snapshot.sha256)
         return replace(request, drift=True, text=self._text_for(snapshot.sha256), baseline_text=before,
-                       baseline_body=body, baseline_type=content_type, threshold=self.drift_threshold)
+                       baseline_body=None if before is not None else body, baseline_type=content_type,
+                       threshold=self.drift_threshold)
 
     def remember(self, outcome: FetchOutcome, reading: Reading) -> None:
         """Keep the main texts a drift reading extracted, so that no later run extracts them again."""
@@ -205,10 +263,18 @@ class EvidenceStore:
         if not lost:
             return quoted
         if shown is not None:
-            row = self._db.baseline(redact(outcome.url))
-            shown = shown.seen(baseline_time, self.display(row.snapshot) if row is not None else None)
+            url = redact(outcome.url)
+            row = self._db.baseline(url)
+            kept = self._adopted[url][0] if url in self._adopted else row.snapshot if row is not None else None
+            shown = shown.seen(baseline_time, self.display(kept) if kept is not None else None,
+                               self._memento_for(url, baseline_time))
         return replace(quoted, figures_lost=tuple(lost), figures_baseline=baseline_time,
                        then_now=shown or quoted.then_now)
+
+    def _memento_for(self, url: str, time: str | None) -> str | None:
+        """The web archive's copy a baseline came from, when the baseline is a memento."""
+        return next((row.memento_url for (of, _), row in self._mementos.items()
+                     if of == url and time is not None and row.memento_time == time), None)
 
     # -- after classifying -------------------------------------------------------------------------
 
@@ -239,13 +305,15 @@ class EvidenceStore:
     def finish(self, results: Sequence[Result], finished: str, summary: dict[str, int], *,
                offline: bool = False) -> None:
         """Write the run in one transaction: its captures indexed, the main texts it read, its
-        final `results`, a page's first good snapshot as its baseline, and the run, finished:
-        from then on it counts, unless it was `offline`."""
+        final `results`, what the web archives answered, a page's first good snapshot as its
+        baseline, and the run, finished: from then on it counts, unless it was `offline`."""
+        # A memento adopted this run comes first: it is what the source said when it was cited.
+        cited = [(url, kept.sha256, time) for url, (kept, time) in self._adopted.items()]
         self._db.commit_run(
             self.run_id, self.started, finished, summary, offline=offline, results=results,
-            snapshots=self._pending, texts=self._texts.items(),
-            baselines=[(_fetched_url(r), r.snapshot.sha256, r.snapshot.time or finished)
-                       for r in results if r.verdict in GOOD and r.snapshot is not None])
+            snapshots=self._pending, texts=self._texts.items(), mementos=self._asked,
+            baselines=cited + [(_fetched_url(r), r.snapshot.sha256, r.snapshot.time or finished)
+                               for r in results if r.verdict in GOOD and r.snapshot is not None])
 
     def display(self, snapshot: Snapshot) -> Snapshot:
         """The snapshot as a report shows it: the WARC's path from the working folder (history

@@ -7,18 +7,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.__version__ import __version__ as _requests_version
-from requests.utils import parse_header_links
 
 from . import __version__
+from .memento import accept_datetime, links, memento_time, stamp_time
 from .model import LOST, Result
 from .redact import shareable
 from .retry import parse_retry_after
+from .times import parse_time
 
 __all__ = ["ArchiveEndpoints", "ArchivedCopies", "SaveOutcome", "USER_AGENT", "closest_copy",
            "credentials_from_env", "new_session", "save_page_now"]
@@ -26,7 +26,6 @@ __all__ = ["ArchiveEndpoints", "ArchivedCopies", "SaveOutcome", "USER_AGENT", "c
 USER_AGENT = (f"linkcheck/{__version__} (citation and link-integrity checker; "
               f"requests/{_requests_version})")
 ACCESS_KEY_ENV, SECRET_ENV = "LINKCHECK_WAYBACK_ACCESS_KEY", "LINKCHECK_WAYBACK_SECRET"
-_WAYBACK_STAMP = re.compile(r"/(\d{14})(?:[a-z]{2}_)?/")
 _NETWORK = (requests.RequestException, ValueError)  # ValueError: bad JSON, unparsable dates
 
 SaveStatus = Literal["submitted", "rate_limited", "refused", "error"]
@@ -113,22 +112,21 @@ def _from_availability(url: str, before: datetime | None, session: requests.Sess
 
 def _from_timegate(url: str, before: datetime | None, session: requests.Session,
                    endpoints: ArchiveEndpoints) -> str | None:
-    headers = {"Accept-Datetime": format_datetime(before or datetime.now(timezone.utc), usegmt=True)}
+    headers = {"Accept-Datetime": accept_datetime(before or datetime.now(timezone.utc))}
     # No redirects and a streamed body: the memento's address is all we need, not its bytes.
     with session.get(f"{endpoints.timegate}{url}", headers=headers, timeout=endpoints.timeout,
                      allow_redirects=False, stream=True) as resp:
-        mementos = {link["url"]: link for link in parse_header_links(resp.headers.get("Link", ""))
-                    if "memento" in link.get("rel", "").split()}
+        mementos = {uri: params for uri, params in links(resp.headers.get("Link", ""))
+                    if "memento" in params.get("rel", "").split()}
         target = resp.headers.get("Location") if resp.is_redirect else None
         target = target or next(iter(mementos), None)
         if not target:
             return None
         dated = mementos.get(target, {}).get("datetime") or resp.headers.get("Memento-Datetime")
         memento = urljoin(resp.url, target)
-    stamp = _WAYBACK_STAMP.search(urlsplit(memento).path)
-    when = parsedate_to_datetime(dated) if dated else _instant(stamp.group(1)) if stamp else None
+    when = memento_time(dated) or stamp_time(memento)
     # A memento of unknown date cannot be shown to predate the failure, so it does not count.
-    if before and (when is None or _utc(when) > before):
+    if before and (when is None or parse_time(when) > before):
         return None
     return _prefer_https(memento)
 

@@ -12,12 +12,13 @@ from typing import Any
 from ..errors import InputError
 from ..model import FAILING, GOOD, Citation, Reason, Result, Snapshot, Verdict
 from . import write
-from .rows import CachedResult, ResultRow, RunRow, SnapshotRow, TimelineRow, TrendInfo, reuse_note
+from .mementos import answers as memento_answers
+from .rows import CachedResult, MementoRow, ResultRow, RunRow, SnapshotRow, TimelineRow, TrendInfo, reuse_note
 from .schema import MIGRATIONS, check_time, migrate, parse_time, transaction
 from .trend import carried_trend, compute_trend, identity
 from .write import FIRST_BASELINE, INSERT_RESULT, INSERT_SNAPSHOT, Capture, result_row, save_text, snapshot_rows
 
-__all__ = ["MIGRATIONS", "CachedResult", "History", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow",
+__all__ = ["MIGRATIONS", "CachedResult", "History", "MementoRow", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow",
            "TrendInfo", "carried_trend", "compute_trend", "identity", "reuse_note"]
 
 
@@ -110,13 +111,14 @@ class History:
 
     def commit_run(self, run_id: str, started: str, finished: str, summary: dict[str, int], *,
                    offline: bool = False, results: Iterable[Result] = (), snapshots: Iterable[Capture] = (),
-                   texts: Iterable[tuple[str, str]] = (), baselines: Iterable[tuple[str, str, str]] = ()) -> None:
+                   texts: Iterable[tuple[str, str]] = (), baselines: Iterable[tuple[str, str, str]] = (),
+                   mementos: Sequence[MementoRow] = ()) -> None:
         """A whole run in one transaction: its row, finished; its captures indexed; the main texts
         it read (sha256, text); its results; and (url, sha256, time) made baselines where a URL has
-        none. A process killed before this commits leaves history as it was; an `offline` run is
-        kept, but nothing counts it."""
+        none; what the web archives answered (`mementos`). A process killed before this commits
+        leaves history as it was; an `offline` run is kept, but nothing counts it."""
         write.commit_run(self._conn, run_id, started, finished, summary, offline=offline, results=results,
-                         snapshots=snapshots, texts=texts, baselines=baselines)
+                         snapshots=snapshots, texts=texts, baselines=baselines, mementos=mementos)
 
     def runs(self, limit: int = 20) -> list[RunRow]:
         """Newest first, unfinished (crashed) runs included."""
@@ -277,6 +279,11 @@ class History:
         urls = [url for (url,) in self._conn.execute(
             f"SELECT DISTINCT url FROM results WHERE run_id = ? AND verdict IN {_FAILING_SQL}", (latest[0],))]
         return [kept[0] for url in urls if (kept := self.last_good_snapshot(url)) is not None]
+
+    # ------------------------------------------------------------------ mementos
+
+    def memento_answers(self) -> dict[tuple[str, str], MementoRow]:
+        return memento_answers(self._conn)
 
     # ------------------------------------------------------------------ baselines
 

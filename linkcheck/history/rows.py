@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..model import Citation, Reason, Snapshot, Verdict
 
-__all__ = ["CachedResult", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow", "TrendInfo", "reuse_note"]
+__all__ = ["CachedResult", "MementoRow", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow", "TrendInfo", "reuse_note"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,18 @@ class SnapshotRow:
     @property
     def snapshot(self) -> Snapshot:
         return Snapshot(warc=self.warc, sha256=self.sha256, offset=self.offset, time=self.time)
+
+
+class MementoRow(NamedTuple):
+    """What the web archives answered for a source and the date it was cited (None: no capture)."""
+
+    url: str
+    cited: str
+    asked: str
+    memento_url: str | None
+    memento_time: str | None
+    before_url: str | None
+    before_time: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,16 @@ MIGRATIONS: list[str] = [
     -- a verdict reused under --cache-ttl: when it was last fetched (NULL: fetched in its own run)
     ALTER TABLE results ADD COLUMN checked_at TEXT;
     """,
+    """
+    -- what the web archives (Memento TimeGates) answered for a source and the date it was cited:
+    -- the capture that became its baseline, and the latest one at or before the date (a broken
+    -- source's archived copy); NULL: they hold none. Asked once per source and date.
+    CREATE TABLE mementos (
+        url TEXT NOT NULL, cited TEXT NOT NULL, asked TEXT NOT NULL,
+        memento_url TEXT, memento_time TEXT, before_url TEXT, before_time TEXT,
+        PRIMARY KEY (url, cited)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

@@ -5,11 +5,12 @@ import json
 import os
 import sqlite3
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..model import Result, Snapshot
-from .rows import reuse_note
+from .mementos import remember as remember_mementos
+from .rows import MementoRow, reuse_note
 from .schema import check_time, transaction
 
 __all__ = ["FIRST_BASELINE", "INSERT_RESULT", "INSERT_SNAPSHOT", "Capture", "commit_run", "result_row", "save_text",
@@ -53,7 +54,8 @@ def result_row(run_id: str, r: Result) -> tuple[Any, ...]:
 
 def commit_run(conn: sqlite3.Connection, run_id: str, started: str, finished: str, summary: dict[str, int], *,
                offline: bool, results: Iterable[Result], snapshots: Iterable[Capture],
-               texts: Iterable[tuple[str, str]], baselines: Iterable[tuple[str, str, str]]) -> None:
+               texts: Iterable[tuple[str, str]], baselines: Iterable[tuple[str, str, str]],
+               mementos: Sequence[MementoRow] = ()) -> None:
     """Everything is checked before the transaction begins, so that a bad value never leaves it half done."""
     check_time(started, "started")
     check_time(finished, "finished")
@@ -71,3 +73,4 @@ def commit_run(conn: sqlite3.Connection, run_id: str, started: str, finished: st
             save_text(conn, sha256, text)
         conn.executemany(INSERT_RESULT, (result_row(run_id, r) for r in results))
         conn.executemany(FIRST_BASELINE, firsts)
+        remember_mementos(conn, mementos)
