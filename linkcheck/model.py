@@ -12,7 +12,7 @@ from .thennow import ThenAndNow
 __all__ = [
     "Citation", "ErrorKind", "FetchOutcome", "Hop", "Reason", "Reference", "Result",
     "RunReport", "Snapshot", "Target", "Verdict", "FAILING", "GOOD", "HISTORY_MISSING", "HISTORY_NOTE", "LOST",
-    "QUIET", "REASONS_BY_VERDICT", "SCHEMA_VERSION",
+    "QUIET", "REASONS_BY_VERDICT", "SCHEMA_VERSION", "identity",
 ]
 
 SCHEMA_VERSION = 1
@@ -96,6 +96,13 @@ FAILING = frozenset({Verdict.BROKEN, Verdict.CHANGED, Verdict.PLACEHOLDER, Verdi
 LOST = frozenset({Verdict.BROKEN, Verdict.CHANGED})
 # Nothing for a reader to act on: annotations and SARIF leave these out (a redirect asks for an edit).
 QUIET = frozenset({Verdict.OK, Verdict.SKIPPED})
+
+
+def identity(url: str, reference_id: str) -> tuple[str, str]:
+    """What history follows from run to run: a URL, whichever reference names it (a reference
+    renamed by `refs sync` keeps its history). Placeholders (`#`, `javascript:`), which are not
+    URLs, are told apart by the reference they stand for."""
+    return (url, "") if "://" in url else (url, reference_id)
 
 
 class ErrorKind(StrEnum):

@@ -5,6 +5,8 @@ import email
 import email.policy
 import socket
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -336,3 +338,10 @@ def test_write_eml_replaces_atomically(tmp_path: Path) -> None:
     assert parse(path.read_bytes())["To"] == "other@b.org"
     assert [p.name for p in path.parent.iterdir()] == ["email.eml"]  # no temp file left behind
     assert b"\r\n" in path.read_bytes()
+
+
+def test_the_digest_reads_the_verdict_groups_from_the_model_without_sqlite() -> None:
+    """The digest is pure: it takes rows and the model's groups, and never loads the database driver."""
+    code = "import sys, linkcheck.notify.digest; print('sqlite3' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

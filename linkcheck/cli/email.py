@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 
 from ..config import Config
-from ..history.trend import identity
-from ..model import HISTORY_MISSING, Result
+from ..model import HISTORY_MISSING, Result, identity
 from ..notify.digest import Digest, build_digest, with_then_and_now
 from ..notify.email import USER_ENV, SendError, build_message, email_options, send, write_eml
 from ..store import last_report_path

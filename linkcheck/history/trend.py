@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..model import FAILING, GOOD
+from ..model import FAILING, GOOD, identity
 from .rows import TrendInfo
 
 __all__ = ["carried_trend", "compute_trend", "identity"]
@@ -55,10 +55,3 @@ def compute_trend(previous: Sequence[tuple[str, str]], current: str, now: str) -
     if not failing:
         return TrendInfo(None, 0, last_ok, trend)
     return TrendInfo(streak_start if streak else now, streak + 1, last_ok, trend)
-
-
-def identity(url: str, reference_id: str) -> tuple[str, str]:
-    """What history follows from run to run: a URL, whichever reference names it (a reference
-    renamed by `refs sync` keeps its history). Placeholders (`#`, `javascript:`), which are not
-    URLs, are told apart by the reference they stand for."""
-    return (url, "") if "://" in url else (url, reference_id)

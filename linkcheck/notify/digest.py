@@ -6,8 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
-from ..history.trend import identity
-from ..model import FAILING, GOOD, HISTORY_NOTE, Citation, Verdict
+from ..model import FAILING, GOOD, HISTORY_NOTE, Citation, Verdict, identity
 from ..thennow import ThenAndNow
 from ..times import parse_time
 
