@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -312,8 +313,8 @@ class EvidenceStore:
         self._db.commit_run(
             self.run_id, self.started, finished, summary, offline=offline, results=results,
             snapshots=self._pending, texts=self._texts.items(), mementos=self._asked,
-            baselines=cited + [(_fetched_url(r), r.snapshot.sha256, r.snapshot.time or finished)
-                               for r in results if r.verdict in GOOD and r.snapshot is not None])
+            baselines=itertools.chain(cited, ((_fetched_url(r), r.snapshot.sha256, r.snapshot.time or finished)
+                                              for r in results if r.verdict in GOOD and r.snapshot is not None)))
 
     def display(self, snapshot: Snapshot) -> Snapshot:
         """The snapshot as a report shows it: the WARC's path from the working folder (history

@@ -219,9 +219,8 @@ class History:
 
     def add_snapshots(self, items: Sequence[Capture]) -> None:
         """Index captures (url, snapshot, status, digest, revisit, target URI) in one transaction."""
-        rows = snapshot_rows(items)
         with transaction(self._conn) as conn:
-            conn.executemany(INSERT_SNAPSHOT, rows)
+            conn.executemany(INSERT_SNAPSHOT, snapshot_rows(items))
 
     def _select(self, where: str, params: tuple[Any, ...], tail: str) -> list[SnapshotRow]:
         rows = self._conn.execute(f"{_SNAPSHOT_SELECT} WHERE {where} {tail}", params).fetchall()

@@ -5,7 +5,7 @@ import json
 import os
 import sqlite3
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..model import Result, Snapshot
@@ -30,15 +30,21 @@ def save_text(conn: sqlite3.Connection, sha256: str, text: str) -> None:
                  (sha256, zlib.compress(text.encode("utf-8"))))
 
 
-def snapshot_rows(items: Iterable[Capture]) -> list[tuple[Any, ...]]:
-    rows = []
+def snapshot_rows(items: Iterable[Capture]) -> Iterator[tuple[Any, ...]]:
+    """Rows made one by one as they are inserted: a bad one raises inside the transaction, which
+    then rolls back whole."""
     for url, snapshot, status, digest, revisit, target_uri in items:
         if snapshot.time is None or snapshot.offset is None:
             raise ValueError("a snapshot needs its capture time and WARC offset to be indexed")
         check_time(snapshot.time, "snapshot time")
-        rows.append((url, snapshot.time, status, snapshot.sha256, digest, snapshot.warc, snapshot.offset,
-                     int(revisit), target_uri))
-    return rows
+        yield (url, snapshot.time, status, snapshot.sha256, digest, snapshot.warc, snapshot.offset,
+               int(revisit), target_uri)
+
+
+def _baseline_rows(items: Iterable[tuple[str, str, str]]) -> Iterator[tuple[str, str, str]]:
+    for item in items:
+        check_time(item[2], "baseline time")
+        yield item
 
 
 def result_row(run_id: str, r: Result) -> tuple[Any, ...]:
@@ -56,21 +62,17 @@ def commit_run(conn: sqlite3.Connection, run_id: str, started: str, finished: st
                offline: bool, results: Iterable[Result], snapshots: Iterable[Capture],
                texts: Iterable[tuple[str, str]], baselines: Iterable[tuple[str, str, str]],
                mementos: Sequence[MementoRow] = ()) -> None:
-    """Everything is checked before the transaction begins, so that a bad value never leaves it half done."""
+    """Rows are made as they are inserted, never all held at once; a bad one rolls the whole run back."""
     check_time(started, "started")
     check_time(finished, "finished")
-    captures = snapshot_rows(snapshots)
-    firsts = list(baselines)
-    for _, _, time in firsts:
-        check_time(time, "baseline time")
     with transaction(conn):
         if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
             raise ValueError(f"run {run_id!r} already exists")
         conn.execute("INSERT INTO runs (id, started, finished, summary, offline) VALUES (?, ?, ?, ?, ?)",
                      (run_id, started, finished, json.dumps(summary, sort_keys=True), int(offline)))
-        conn.executemany(INSERT_SNAPSHOT, captures)
+        conn.executemany(INSERT_SNAPSHOT, snapshot_rows(snapshots))
         for sha256, text in texts:
             save_text(conn, sha256, text)
         conn.executemany(INSERT_RESULT, (result_row(run_id, r) for r in results))
-        conn.executemany(FIRST_BASELINE, firsts)
+        conn.executemany(FIRST_BASELINE, _baseline_rows(baselines))
         remember_mementos(conn, mementos)
