@@ -12,7 +12,7 @@ import secrets
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from http import HTTPStatus
 from pathlib import Path
 from typing import BinaryIO
@@ -24,13 +24,13 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.warcwriter import WARCWriter
 
-from . import __version__
+from . import __version__, coding
 from .errors import InputError
 from .model import FetchOutcome, Snapshot
 from .redact import redact
-from .times import format_time, utc_now
+from .times import format_time, to_second, utc_now
 
-__all__ = ["REDACTED", "Original", "StoredCapture", "WarcWriter", "export", "iter_records",
+__all__ = ["REDACTED", "Original", "StoredCapture", "WarcWriter", "capture_digests", "export", "iter_records",
            "payload_digest", "payload_digests", "read_capture", "scan", "sha256_hex", "target_uri", "warc_date",
            "warc_name"]
 
@@ -38,11 +38,13 @@ REDACTED = "[redacted]"
 _SECRET_REQUEST = frozenset({"authorization", "proxy-authorization", "cookie"})
 _SECRET_RESPONSE = frozenset({"set-cookie", "set-cookie2"})
 _URL_RESPONSE = frozenset({"location", "content-location", "link", "refresh"})  # may repeat a URL's token
-_WARC_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+_WARC_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$")
 _SAFE = "!$&'()*+,/:;=?@[]~%"  # kept as written; any other byte outside unreserved is %-encoded
 _REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 _CAPTURES = ("response", "revisit")
 _DAMAGE = (zlib.error, ArchiveLoadFailed, ValueError, EOFError)
+# A stored body is decoded when read; never past this, whatever its coding makes of it.
+_DECODED_CAP = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ class StoredCapture:
     date: str
     status: int
     headers: tuple[tuple[str, str], ...]
-    body: bytes
+    body: bytes  # decoded: a body stored with its Content-Encoding is read without it
     revisit_of: Original | None
     record_type: str
 
@@ -80,6 +82,17 @@ def payload_digests(body: bytes) -> tuple[str, str]:
     """(WARC-Payload-Digest, sha256 hex) of a body from one hash: each capture needs both."""
     raw = hashlib.sha256(body).digest()
     return "sha256:" + base64.b32encode(raw).decode("ascii"), raw.hex()
+
+
+def capture_digests(outcome: FetchOutcome) -> tuple[str, str]:
+    """(WARC-Payload-Digest of the bytes stored, sha256 hex of the decoded body). The payload digest
+    is over the entity body as transferred, content coding and all (WARC 1.1, 5.9), which is what a
+    revisit vouches for; the sha256 names the content, so history sees a page unchanged whether or
+    not the server compressed it."""
+    body = outcome.body or b""
+    if outcome.wire_body is None or outcome.wire_body is outcome.body:
+        return payload_digests(body)
+    return payload_digest(outcome.wire_body), sha256_hex(body)
 
 
 _EMPTY_DIGEST = payload_digest(b"")  # a request record's payload, every time
@@ -118,10 +131,17 @@ def target_uri(url: str) -> str:
 
 
 def warc_date(value: str) -> str:
-    """`YYYY-MM-DDThh:mm:ssZ` in UTC; other ISO 8601 spellings are converted, empty means now."""
+    """`YYYY-MM-DDThh:mm:ssZ` in UTC, or with six digits of fraction when the moment has them
+    (WARC/1.1); other ISO 8601 spellings are converted, empty means now."""
     if _WARC_DATE.match(value):
         return value
-    return format_time(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else utc_now()
+    if not value:
+        return utc_now(precise=True)
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if not moment.microsecond:
+        return format_time(moment)
+    return warc_date(moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z")
+
 
 
 def _clean(value: str) -> str:
@@ -129,13 +149,14 @@ def _clean(value: str) -> str:
     return value.replace("\r", " ").replace("\n", " ")
 
 
-def _response_headers(headers: Sequence[tuple[str, str]], stored: int) -> list[tuple[str, str]]:
-    """Headers that describe the stored bytes, since replay serves them as they are: aiohttp
-    handed us a decoded, de-chunked body, so the original coding and length are only noted."""
+def _response_headers(headers: Sequence[tuple[str, str]], stored: int, coded: bool) -> list[tuple[str, str]]:
+    """Headers that describe the stored bytes, since replay serves them as they are: the body is
+    de-chunked, and kept with its content coding when `coded` (as sent); a decoded body has its
+    original coding and length only noted."""
     out: list[tuple[str, str]] = []
     for name, value in headers:
         lname, value = name.lower(), _clean(value)
-        if lname == "content-encoding":
+        if lname == "content-encoding" and not coded:
             out.append(("X-Archive-Orig-Content-Encoding", value))
         elif lname == "content-length":
             if value.strip() != str(stored):
@@ -235,27 +256,29 @@ class WarcWriter:
               digests: tuple[str, str] | None = None, fields: Mapping[str, str] | None = None) -> Snapshot | None:
         """Archive one GET answer, as a revisit when `original` has the same payload; None if the
         outcome holds nothing to keep (not a GET, no response, no body). `digests` is
-        `payload_digests(body)` when the caller already has it; `fields` are further WARC headers
+        `capture_digests(outcome)` when the caller already has it; `fields` are further WARC headers
         of the response (or revisit) record."""
         body, status = outcome.body, outcome.status
         if outcome.method.upper() != "GET" or status is None or body is None:
             return None
-        digest, sha = digests or payload_digests(body)
+        digest, sha = digests or capture_digests(outcome)
+        stored = body if outcome.wire_body is None else outcome.wire_body
         uri, date = target_uri(outcome.final_url or outcome.url), warc_date(outcome.fetched_at)
         protocol = "HTTP/" + (outcome.http_version or "1.1").removeprefix("HTTP/")
         reason = outcome.reason_phrase or (HTTPStatus(status).phrase
                                            if status in HTTPStatus._value2member_map_ else "")
         http = StatusAndHeaders(f"{status} {_clean(reason)}".strip(),
-                                _response_headers(outcome.headers, len(body)), protocol=protocol)
+                                _response_headers(outcome.headers, len(stored), outcome.wire_body is not None),
+                                protocol=protocol)
         truncated = outcome.body_truncated
         # A revisit says "same bytes as the original": if the digest disagrees, keep the bytes.
-        if original is not None and (original.digest == digest or _digest_matches(original.digest, body)):
+        if original is not None and (original.digest == digest or _digest_matches(original.digest, stored)):
             main = _record(self._warcio, "revisit", date, uri, http=http, WARC_Profile=_REVISIT_PROFILE,
                            WARC_Refers_To_Target_URI=target_uri(original.url),
                            WARC_Refers_To_Date=original.date, WARC_Payload_Digest=original.digest,
                            truncated=truncated, fields=fields)
         else:
-            main = _record(self._warcio, "response", date, uri, body, http, truncated=truncated,
+            main = _record(self._warcio, "response", date, uri, stored, http, truncated=truncated,
                            WARC_Payload_Digest=digest, fields=fields)
         parts = urlsplit(uri)
         headers = [(name, REDACTED if name.lower() in _SECRET_REQUEST else _clean(value))
@@ -267,7 +290,7 @@ class WarcWriter:
                           http=StatusAndHeaders(f"{line} {protocol}", headers, is_http_request=True),
                           WARC_Concurrent_To=main.rec_headers.get_header("WARC-Record-ID"))
         offset = self._append([main, request])
-        return Snapshot(warc=self._name, sha256=sha, offset=offset, time=date)
+        return Snapshot(warc=self._name, sha256=sha, offset=offset, time=to_second(date))
 
     def _append(self, records: list[ArcWarcRecord]) -> int:
         """Append records (gzip members built in memory first, so a failure leaves no broken
@@ -326,6 +349,8 @@ def _capture(record: ArcWarcRecord, body: bytes) -> StoredCapture:
     get, http = record.rec_headers.get_header, record.http_headers
     revisit_of = Original(get("WARC-Refers-To-Target-URI") or "", get("WARC-Refers-To-Date") or "",
                           get("WARC-Payload-Digest") or "") if record.rec_type == "revisit" else None
+    if http is not None and body and not revisit_of:
+        body = coding.decode(body, http.get_header("Content-Encoding"), _DECODED_CAP)[0]
     return StoredCapture(url=get("WARC-Target-URI") or "", date=get("WARC-Date") or "",
                          status=int(http.get_statuscode() or 0) if http else 0,
                          headers=tuple((k, v) for k, v in http.headers) if http else (),
@@ -391,7 +416,7 @@ def _originals(archive_dir: Path, skip: Path) -> dict[tuple[str, str], tuple[str
             for offset, _, record, _ in _scan(path):
                 if record.rec_type == "response":
                     get = record.rec_headers.get_header
-                    found.setdefault((get("WARC-Target-URI"), get("WARC-Date")), (path.name, offset))
+                    found.setdefault((get("WARC-Target-URI"), to_second(get("WARC-Date"))), (path.name, offset))
     return found
 
 
@@ -421,7 +446,7 @@ def export(archive_dir: Path, records: Sequence[tuple[str, int]], dest: Path) ->
                 if get("WARC-Type") == "revisit":
                     if originals is None:
                         originals = _originals(archive_dir, dest.resolve())
-                    ref = originals.get((get("WARC-Refers-To-Target-URI"), get("WARC-Refers-To-Date")))
+                    ref = originals.get((get("WARC-Refers-To-Target-URI"), to_second(get("WARC-Refers-To-Date") or "")))
                     if ref is not None:
                         queue.insert(0, ref)
             fh.flush()

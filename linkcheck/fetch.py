@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import importlib.util
 import random
 import socket
 import ssl
@@ -20,7 +19,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
-from . import __version__
+from . import __version__, coding
 from .budget import ByteBudget
 from .classify import unfetched
 from .config import Settings
@@ -43,9 +42,6 @@ _RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
 # Pages we read to judge (soft 404, bot walls) but need not keep in full.
 _SNIFF_BYTES = 256 * 1024
 _CHUNK = 64 * 1024
-# Only claim what aiohttp can decode (it prefers brotlicffi, as we do); never zstd, which
-# web archive players cannot replay.
-_ACCEPT_ENCODING = "gzip, deflate, br" if importlib.util.find_spec("brotlicffi") else "gzip, deflate"
 
 
 class Clock(Protocol):
@@ -79,6 +75,7 @@ class _Answer:
     http_version: str = "1.1"
     at: str = ""
     retry_after: float | None = None  # parsed once: the host's pause and the retry wait agree
+    wire: bytes | None = None  # the body as sent, when a content coding was removed from it
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -176,10 +173,10 @@ class Fetcher:
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
         # No jar for the run: each redirect chain keeps its own cookies (_Chain).
         self._session = aiohttp.ClientSession(
-            connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=True,
+            connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
             headers={"User-Agent": self.settings.user_agent or USER_AGENT,
                      "Accept": "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.8",
-                     "Accept-Encoding": _ACCEPT_ENCODING},
+                     "Accept-Encoding": coding.ACCEPT_ENCODING},
         )
         return self
 
@@ -217,6 +214,8 @@ class Fetcher:
         """The outcome's body is no longer held (it was judged): its bytes leave the budget."""
         if outcome.body:
             self.budget.give(len(outcome.body))
+        if outcome.wire_body is not None and outcome.wire_body is not outcome.body:
+            self.budget.give(len(outcome.wire_body))
 
     async def _attempt(self, url: str, need_body: bool, peek: bool) -> FetchOutcome:
         """HEAD when the body is not wanted and the settings ask for it; servers lie on HEAD
@@ -279,7 +278,7 @@ class Fetcher:
                 body_truncated=answer.truncated, method=answer.method,
                 retry_after=answer.retry_after,
                 request_headers=answer.request_headers, reason_phrase=answer.reason,
-                http_version=answer.http_version, fetched_at=answer.at)
+                http_version=answer.http_version, fetched_at=answer.at, wire_body=answer.wire)
         return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.TOO_MANY_REDIRECTS,
                             error_detail=f"more than {self.settings.max_redirects}", final_url=current)
 
@@ -318,18 +317,18 @@ class Fetcher:
             chain.keep(resp)
             content_type = resp.headers.get("Content-Type", "")
             headers = tuple(resp.headers.items())
-            body: bytes | None = None
+            body = wire = None
             truncated = False
             if method == "GET":
                 limit = self._body_limit(resp.status, content_type, need_body, peek)
                 if limit:
-                    body, truncated = await _read_capped(resp, limit, self.budget)
+                    body, wire, truncated = await _read_capped(resp, limit, self.budget)
                 # Untyped: taken as a browser would (the stored headers stay as sent).
                 content_type = effective_type(content_type, body)
             version = f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1"
             sent = tuple(resp.request_info.headers.items())
             return _Answer(resp.status, headers, content_type, body, truncated, method, sent,
-                           resp.reason or "", version, utc_now(), retry_after)
+                           resp.reason or "", version, utc_now(precise=True), retry_after, wire)
 
     def _answered(self, host: str, resp: aiohttp.ClientResponse) -> float | None:
         """The host is there; if it asked us to wait, the pause begins before its slot is let go.
@@ -359,23 +358,46 @@ class Fetcher:
         return 0
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, limit: int, budget: ByteBudget) -> tuple[bytes, bool]:
-    """Read at most `limit` decoded bytes within the run's byte budget: a huge, endless or
-    decompression-bomb body costs no more, and many at once no more than the budget. The chunks
-    are joined once, trimmed before they are kept. The bytes kept stay taken from the budget."""
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int,
+                       budget: ByteBudget) -> tuple[bytes, bytes | None, bool]:
+    """(decoded body, body as sent when it has a content coding, truncated): at most `limit` bytes
+    off the wire and `limit` decoded, within the run's byte budget, both counted. A huge, endless or
+    decompression-bomb body costs no more, and many at once no more than the budget. The chunks are
+    joined once, trimmed before they are kept. The bytes kept stay taken from the budget."""
+    encoding = resp.headers.get("Content-Encoding", "").strip()
+    decoder = coding.decoder_for(encoding, limit)
     chunks: list[bytes] = []
-    size = 0
+    wire: list[bytes] | None = [] if encoding and encoding.lower() != "identity" else None
+    held = size = 0
     try:
         async for chunk in resp.content.iter_chunked(_CHUNK):
             chunk = chunk[:limit - size] if size + len(chunk) > limit else chunk
-            await budget.take(len(chunk), chunks)
-            chunks.append(chunk)
             size += len(chunk)
-            if size >= limit:
-                return b"".join(chunks), True
-        return b"".join(chunks), False
+            await budget.take(len(chunk), chunks)
+            held += len(chunk)
+            (chunks if wire is None or decoder is None else wire).append(chunk)
+            for piece in decoder.feed(chunk) if decoder is not None else ():
+                await budget.take(len(piece), chunks)
+                held += len(piece)
+                chunks.append(piece)
+            if size >= limit or (decoder is not None and decoder.full):
+                break
+        else:
+            return _joined(chunks, wire, decoder, False)
+        return _joined(chunks, wire, decoder, True)
+    except ValueError as exc:  # as aiohttp itself reports a body it cannot decode
+        budget.give(held)
+        raise aiohttp.ClientPayloadError(f"{encoding}: {exc}") from None
     except BaseException:
-        budget.give(size)
+        budget.give(held)
         raise
     finally:
         budget.finished(chunks)
+
+
+def _joined(chunks: list[bytes], wire: list[bytes] | None, decoder: coding.Decoder | None,
+            truncated: bool) -> tuple[bytes, bytes | None, bool]:
+    body = b"".join(chunks)
+    if wire is None:
+        return body, None, truncated
+    return body, (b"".join(wire) if decoder is not None else body), truncated

@@ -263,7 +263,10 @@ class FetchOutcome:
     request_headers: tuple[tuple[str, str], ...] = ()
     reason_phrase: str = ""
     http_version: str = "1.1"
-    fetched_at: str = ""  # UTC, YYYY-MM-DDThh:mm:ssZ, when the final response arrived
+    fetched_at: str = ""  # UTC ISO 8601 (to the microsecond from the fetcher), when the final response arrived
+    # The body as the server sent it, when `body` is that body with its content coding removed
+    # (the archive keeps this; everything else reads `body`). None: `body` is as sent.
+    wire_body: bytes | None = None
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

@@ -12,6 +12,7 @@ from pathlib import Path
 from .archive import scan, warc_name
 from .files import write_atomic
 from .history import History
+from .times import to_second
 
 __all__ = ["Dropped", "PrunePlan", "apply_plan", "plan_prune", "repoint_report"]
 
@@ -37,10 +38,12 @@ def members(path: Path) -> Iterator[Member]:
     for offset, raw, record, _ in scan(path):
         get = record.rec_headers.get_header
         digest = get("WARC-Payload-Digest") or ""
-        refers = ((get("WARC-Refers-To-Target-URI") or "", get("WARC-Refers-To-Date") or "", digest)
+        # Dates to the second, as history keeps them: a revisit of an earlier run's capture names
+        # its date from there; the payload digest tells two captures of one second apart.
+        refers = ((get("WARC-Refers-To-Target-URI") or "", to_second(get("WARC-Refers-To-Date") or ""), digest)
                   if record.rec_type == "revisit" else None)
         yield Member(offset, len(raw), record.rec_type, get("WARC-Record-ID") or "", get("WARC-Concurrent-To") or "",
-                     get("WARC-Target-URI") or "", get("WARC-Date") or "", digest, refers)
+                     get("WARC-Target-URI") or "", to_second(get("WARC-Date") or ""), digest, refers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +120,6 @@ def plan_prune(history: History, archive: Path, *, keep_runs: int | None, older_
     old = {(name, m.offset) for name, items in files.items() for m in items
            if m.kind in _CAPTURES and name not in recent and (older_than is None or m.date < older_than)}
     drop = old - set(protected)
-    # Dates are to the second: the payload digest tells two captures of one second apart.
     originals: dict[tuple[str, str, str], tuple[str, int]] = {}
     for name, items in files.items():
         for m in items:

@@ -59,10 +59,11 @@ class Request:
 
     def for_worker(self) -> Request:
         """What a worker needs of the request, and no more (it is pickled both ways): no headers,
-        and of each target its references, claims and fragment, not its citations."""
+        not the body as sent (it reads the decoded one), and of each target its references, claims
+        and fragment, not its citations."""
         outcome = self.outcome
-        if outcome is not None and (outcome.headers or outcome.request_headers):
-            outcome = replace(outcome, headers=(), request_headers=())
+        if outcome is not None and (outcome.headers or outcome.request_headers or outcome.wire_body is not None):
+            outcome = replace(outcome, headers=(), request_headers=(), wire_body=None)
         targets = tuple(replace(t, citations=()) if t.citations else t for t in self.targets)
         return replace(self, outcome=outcome, targets=targets)
 

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from . import content, figures, fragments, thennow
-from .archive import Original, WarcWriter, payload_digests, read_capture, target_uri, warc_date
+from .archive import Original, WarcWriter, capture_digests, read_capture, target_uri, warc_date
 from .classify import Comparison
 from .history import CachedResult, History, MementoRow, carried_trend, compute_trend, identity
 from .history.write import Capture
@@ -109,9 +109,11 @@ class EvidenceStore:
         record building holds the GIL and then stalls the loop for whole switch intervals."""
         if self.writer is None or outcome.body is None or outcome.status is None or outcome.method != "GET":
             return None
-        digests = payload_digests(outcome.body)
+        digests = capture_digests(outcome)
         digest, sha = digests
         original = self._seen.get(sha) or self._stored_original(sha)
+        if original is not None and original.digest != digest:
+            original = None  # the same content sent with another coding: its bytes are kept
         uri = target_uri(outcome.final_url or outcome.url)
         if original is None:
             self._seen[sha] = Original(uri, warc_date(outcome.fetched_at), digest)

@@ -5,7 +5,7 @@ import re
 import time
 from datetime import datetime, timezone
 
-__all__ = ["TIME_FORMAT", "format_time", "parse_time", "utc_now"]
+__all__ = ["TIME_FORMAT", "format_time", "parse_time", "to_second", "utc_now"]
 
 # Sortable as text, which the history database relies on; WARC-Date takes exactly this form too.
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -30,10 +30,18 @@ def parse_time(value: str) -> datetime:
 _said: tuple[int, str] = (-1, "")  # the last second spelled, and its spelling
 
 
-def utc_now() -> str:
-    """Now, to the second: spelled once a second, though every response is stamped with it."""
+def to_second(value: str) -> str:
+    """A moment written to the microsecond (a WARC-Date) as TIME_FORMAT; others as they are."""
+    return value[:19] + "Z" if len(value) > 20 and value[19] == "." else value
+
+
+def utc_now(*, precise: bool = False) -> str:
+    """Now, to the second, or with `precise` to the microsecond (YYYY-MM-DDThh:mm:ss.ffffffZ, as a
+    WARC/1.1 WARC-Date may be). The second is spelled once a second, though every response is
+    stamped with it."""
     global _said
-    second = int(time.time())
+    now = time.time()
+    second = int(now)
     if second != _said[0]:
         _said = (second, format_time(datetime.fromtimestamp(second, timezone.utc)))
-    return _said[1]
+    return f"{_said[1][:-1]}.{int((now - second) * 1_000_000):06d}Z" if precise else _said[1]

@@ -38,7 +38,7 @@ BIN = Path(sys.executable).parent
 # downgrade and shadow packages linkcheck itself depends on.
 REPLAY_BIN = Path(os.environ.get("LINKCHECK_REPLAY_BIN", Path(__file__).resolve().parent.parent / ".venv-replay" / "bin"))
 ROOT = Path(__file__).resolve().parent.parent
-WARC_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+WARC_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$")
 SECRETS = (b"s3cr3t-bearer", b"session=c00kie", b"set-me-not", b"hunter2", b"proxy-pass")
 
 HTML = "<!doctype html><html><body><p>Straße, café — 証拠</p></body></html>".encode()
@@ -62,9 +62,11 @@ PAGE = outcome(
              ("Set-Cookie", "session=c00kie; HttpOnly"), ("Set-Cookie", "other=set-me-not")),
     request_headers=(("User-Agent", "linkcheck-test"), ("Authorization", "Bearer s3cr3t-bearer"),
                      ("Cookie", "session=c00kie"), ("Proxy-Authorization", "Basic proxy-pass")))
-GZIPPED = outcome("https://site.example/gz", b"plain text, decoded by the client\n" * 20,
+GZ_TEXT = b"plain text, decoded when read\n" * 20
+GZ_WIRE = gzip.compress(GZ_TEXT, mtime=0)
+GZIPPED = outcome("https://site.example/gz", GZ_TEXT, wire_body=GZ_WIRE,
                   headers=(("Content-Type", "text/plain"), ("Content-Encoding", "gzip"),
-                           ("Content-Length", "97")), fetched_at="2024-05-01T12:00:00.250+02:00")
+                           ("Content-Length", str(len(GZ_WIRE)))), fetched_at="2024-05-01T12:00:00.250+02:00")
 PDF_DOC = outcome("http://site.example/paper.pdf", PDF,
                   headers=(("Content-Type", "application/pdf"), ("Content-Length", str(len(PDF))),
                            ("Content-Disposition", 'inline; filename="résumé.pdf"')))
@@ -124,8 +126,9 @@ def test_records_read_back_with_warcio(archive) -> None:
     expected = (PAGE, GZIPPED, PDF_DOC, TRUNCATED, REDIRECTED)
     for (resp, body), (req, _), want, snap in zip(got[::2], got[1::2], expected, snaps, strict=True):
         h = resp.rec_headers
-        assert body == want.body
-        assert h.get_header("WARC-Payload-Digest") == payload_digest(want.body)
+        stored = want.body if want.wire_body is None else want.wire_body
+        assert body == stored  # as the server sent it
+        assert h.get_header("WARC-Payload-Digest") == payload_digest(stored)
         assert h.get_header("WARC-Payload-Digest").startswith("sha256:")
         assert h.get_header("WARC-Block-Digest").startswith("sha256:")
         assert WARC_DATE.match(h.get_header("WARC-Date"))
@@ -135,20 +138,21 @@ def test_records_read_back_with_warcio(archive) -> None:
         assert req.rec_headers.get_header("WARC-Target-URI") == uri
         assert req.rec_headers.get_header("WARC-Date") == h.get_header("WARC-Date")
         http = resp.http_headers
-        assert http.get_header("Content-Length") == str(len(want.body))
+        assert http.get_header("Content-Length") == str(len(stored))
         assert http.get_header("Transfer-Encoding") is None
-        assert http.get_header("Content-Encoding") is None
+        assert http.get_header("Content-Encoding") == ("gzip" if want is GZIPPED else None)
+        # The snapshot names the content (decoded), at the second history keeps.
         assert snap == Snapshot(writer.path.name, sha256_hex(want.body), snap.offset,
-                                h.get_header("WARC-Date"))
+                                h.get_header("WARC-Date")[:19] + "Z")
     page, gz, _, trunc, moved = (r for r, _ in got[::2])
     assert page.rec_headers.get_header("WARC-Target-URI") == \
         "https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%A4"
     request = got[1][0].http_headers
     assert (request.protocol, request.statusline) == ("GET", "/stra%C3%9Fe?q=%C3%A4 HTTP/1.1")
     assert request.get_header("Host") == "xn--bcher-kva.example"
-    assert gz.http_headers.get_header("X-Archive-Orig-Content-Encoding") == "gzip"
-    assert gz.http_headers.get_header("X-Archive-Orig-Content-Length") == "97"
-    assert gz.rec_headers.get_header("WARC-Date") == "2024-05-01T10:00:00Z"  # normalised to UTC
+    assert gz.http_headers.get_header("X-Archive-Orig-Content-Encoding") is None
+    assert gz.http_headers.get_header("X-Archive-Orig-Content-Length") is None
+    assert gz.rec_headers.get_header("WARC-Date") == "2024-05-01T10:00:00.250000Z"  # UTC, to the microsecond
     assert trunc.rec_headers.get_header("WARC-Truncated") == "length"
     assert trunc.http_headers.get_header("X-Archive-Orig-Content-Length") == "50000000"
     assert page.rec_headers.get_header("WARC-Truncated") is None
@@ -306,7 +310,7 @@ def test_sigkill_after_flush_loses_nothing(tmp_path: Path) -> None:
 def test_a_cut_final_record_is_skipped_quietly(archive) -> None:
     _, writer, snaps = archive
     data = writer.path.read_bytes()
-    bodies = [o.body for o in (PAGE, GZIPPED, PDF_DOC, TRUNCATED, REDIRECTED)]
+    bodies = [o.body for o in (PAGE, GZIPPED, PDF_DOC, TRUNCATED, REDIRECTED)]  # decoded when read
     request_at = _member_end(data, snaps[-1].offset)
     for cut, kept in [(request_at + (len(data) - request_at) // 2, 5),  # the last request
                       (snaps[-1].offset + (request_at - snaps[-1].offset) // 2, 4),  # a capture
@@ -382,9 +386,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _get(url: str) -> tuple[int, bytes]:
+def _get(url: str, **headers: str) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()
@@ -397,7 +401,7 @@ def test_pywb_replays_every_capture_byte_for_byte(tmp_path: Path) -> None:
     changing = "https://site.example/changing"
     with WarcWriter(root, "first", "2024-05-01T00:00:00Z") as w1:
         first = {"page": (w1.write(PAGE), HTML), "pdf": (w1.write(PDF_DOC), PDF),
-                 "gz": (w1.write(GZIPPED), GZIPPED.body),
+                 "gz": (w1.write(GZIPPED), GZ_WIRE),  # served as stored: compressed
                  "old": (w1.write(outcome(changing, b"version one", fetched_at="2024-05-01T10:00:09Z")),
                          b"version one")}
     cap = read_capture(root, first["page"][0].warc, first["page"][0].offset)
@@ -428,8 +432,11 @@ def test_pywb_replays_every_capture_byte_for_byte(tmp_path: Path) -> None:
         for name, (snap, body) in {**first, **second}.items():
             url = read_capture(root, snap.warc, snap.offset).url
             stamp = re.sub(r"\D", "", snap.time)
-            status, got = _get(f"http://127.0.0.1:{port}/coll/{stamp}id_/{url}")
+            status, got = _get(f"http://127.0.0.1:{port}/coll/{stamp}id_/{url}", **{"Accept-Encoding": "gzip"})
             assert (name, status, got) == (name, 200, body)
+        # A client that takes no gzip is served the gzip capture decoded.
+        gz_stamp = re.sub(r"\D", "", first["gz"][0].time)
+        assert _get(f"http://127.0.0.1:{port}/coll/{gz_stamp}id_/https://site.example/gz") == (200, GZ_TEXT)
         assert read_capture(root, second["same"][0].warc, second["same"][0].offset).record_type == "revisit"
     finally:
         server.terminate()
