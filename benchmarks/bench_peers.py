@@ -222,7 +222,7 @@ def table(runs: list[Run], args: argparse.Namespace) -> list[str]:
     lines = [f"N={args.n} URLs over {args.hosts} hosts, C={args.concurrency}, per host {args.per_host}, "
              f"{args.repeat} round(s); medians"
              + (f"; limit N/(C/L) at L={slow_ms:g} ms = {limit:.4f} s" if slow_ms and limit else ""), "",
-             f"| tool | wall L={fmt(slow_ms, 'g')} ms (s) | of limit | × lychee | links/s L=0 "
+             f"| tool | wall {f'L={slow_ms:g} ms' if slow_ms else 'L>0'} (s) | of limit | × lychee | links/s L=0 "
              "| CPU µs/link L=0 | CPU µs/link L>0 | peak RSS MiB | tree RSS MiB | server CPU % |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name in args.tools:
