@@ -106,9 +106,10 @@ def test_reference_links_far_from_their_definition_stay_linear() -> None:
     assert time.process_time() - started < 5
 
 
-def _doubling_ratio(extract: object, make: object) -> float:
-    """CPU time of twice the input over CPU time of the input, best of three: about 2 when
-    linear. CPU time, not wall time: on a busy machine other processes' turns are not ours."""
+def _growth_ratio(extract: object, make: object) -> float:
+    """CPU time of four times the input over CPU time of the input, best of three: about 4 when
+    linear, 16 when quadratic. CPU time, not wall time: on a busy machine other processes' turns
+    are not ours, but shared caches still stretch them, hence the wide margin."""
     def timed(n: int) -> float:
         best = float("inf")
         for _ in range(3):
@@ -117,7 +118,7 @@ def _doubling_ratio(extract: object, make: object) -> float:
             extract(source, "d")  # type: ignore[operator]
             best = min(best, time.process_time() - started)
         return best
-    return timed(16000) / (timed(8000) + 0.005)  # the constant: a busy machine's jitter on small times
+    return timed(16000) / (timed(4000) + 0.005)  # the constant: a busy machine's jitter on small times
 
 
 @pytest.mark.parametrize("extract, make", [
@@ -134,8 +135,8 @@ def _doubling_ratio(extract: object, make: object) -> float:
     pytest.param(extract_text, lambda n: "see https://e.org/x, " * (4 * n), id="text"),
     pytest.param(extract_text, lambda n: "https://e.org/x" + ")" * (50 * n), id="text-closers"),
 ])
-def test_extraction_time_doubles_with_the_input(extract: object, make: object) -> None:
-    assert _doubling_ratio(extract, make) < 3.5
+def test_extraction_time_grows_linearly_with_the_input(extract: object, make: object) -> None:
+    assert _growth_ratio(extract, make) < 8
 
 
 _PIECES = st.sampled_from(['<a href="https://e.org/x">', "</a>", "<a ", "[", "]", "(", ")", "](", "<", ">",
