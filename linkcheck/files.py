@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = ["write_atomic"]
@@ -22,16 +23,18 @@ def _create(path: Path) -> tuple[int, Path]:
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
 
-def write_atomic(path: Path, data: str | bytes) -> Path:
+def write_atomic(path: Path, data: str | bytes | Iterable[str]) -> Path:
     """Write beside the target, fsync, and rename over it: a reader sees the old file or the new
     one, never half of each. Text is UTF-8 (lone surrogates from undecodable input go back as the
-    bytes they came from); an existing file keeps its permissions, a new one gets the umask's."""
+    bytes they came from), given whole or as pieces written as they come (a big report is never
+    held whole); an existing file keeps its permissions, a new one gets the umask's."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8", errors="surrogateescape") if isinstance(data, str) else data
+    pieces = [data] if isinstance(data, str | bytes) else data
     fd, tmp = _create(path)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
+            for piece in pieces:
+                handle.write(piece.encode("utf-8", errors="surrogateescape") if isinstance(piece, str) else piece)
             handle.flush()
             os.fsync(handle.fileno())
         if path.exists():

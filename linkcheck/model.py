@@ -496,7 +496,8 @@ class RunReport:
                    previous_runs=tuple((t, dict(s)) for t, s in run.get("previous_runs", ())),
                    history=run.get("history"))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, results: bool = True) -> dict[str, Any]:
+        """The report.json schema; without `results`, all of it but the results."""
         return {
             "schema_version": SCHEMA_VERSION,
             "run": {"id": self.id, "started": self.started, "finished": self.finished,
@@ -505,5 +506,5 @@ class RunReport:
                     "previous_runs": [[t, s] for t, s in self.previous_runs],
                     **({"history": self.history} if self.history is not None else {})},
             "summary": {**self.summary, **({"figures_not_found": n} if (n := self.figures_not_found) else {})},
-            "results": [r.to_json() for r in self.results],
+            **({"results": [r.to_json() for r in self.results]} if results else {}),
         }

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from aiohttp.abc import AbstractResolver
 
@@ -20,9 +20,11 @@ from .doi import Work, doi_of, doi_url
 from .errors import InputError
 from .extract import extract_file, find_documents
 from .facts import Fact, Unchecked, Unreached
+from .feed import drain
 from .fetch import Clock, Fetcher
 from .files import write_atomic
 from .history import CachedResult
+from .hosts import host_key
 from .localfile import look_up
 from .model import (
     HISTORY_MISSING,
@@ -162,6 +164,13 @@ def _prejudge(targets: Sequence[Target], gate: Gate,
             continue
         to_fetch.setdefault(split_fragment(url)[0], []).append(i)
     return judged, to_fetch
+
+
+def _host_of(url: str) -> str:
+    try:
+        return host_key(urlsplit(url).hostname)
+    except ValueError:
+        return ""
 
 
 def _root_relative(target: Target) -> bool:
@@ -322,7 +331,9 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                     progress(done, total)
 
             try:
-                await asyncio.gather(*(one(url, members) for url, members in to_fetch.items()))
+                # Bounded: a few hundred URLs in progress, whatever the number cited.
+                await drain(((_host_of(url), url) for url in to_fetch), lambda url: one(url, to_fetch[url]),
+                            limit=2 * settings.concurrency, per_host=2 * settings.per_host)
             finally:
                 if works is not None and not works.done():
                     works.cancel()  # every DOI's result came from the cache: nothing waits for it
@@ -343,7 +354,7 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
         if store is not None:
             store.finish(report.results, report.finished, report.summary, offline=offline)
     if state_dir is not None:  # kept so that `linkcheck report` can render it again
-        write_atomic(last_report_path(state_dir), report_json.render(report))
+        write_atomic(last_report_path(state_dir), report_json.chunks(report))
     return report
 
 

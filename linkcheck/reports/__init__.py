@@ -26,6 +26,8 @@ FORMATS: dict[str, Renderer] = {
     "sarif": sarif_format.render,
     "text": text_format.render,
 }
+# Formats written piece by piece, never held whole: a run's report is as long as its results.
+_STREAMED: dict[str, Callable[[RunReport], Iterable[str]]] = {"json": json_format.chunks}
 FILENAMES = {"html": "report.html", "json": "report.json", "junit": "junit.xml", "markdown": "report.md",
              "sarif": "report.sarif", "text": "report.txt"}
 
@@ -44,6 +46,8 @@ def write_reports(report: RunReport, directory: Path, formats: Iterable[str], *,
             path = directory / FILENAMES[name]
             if name == "junit" and fail_on is not None:
                 write_atomic(path, junit_format.render(report, fail_on=fail_on))
+            elif name in _STREAMED:
+                write_atomic(path, _STREAMED[name](report))
             else:
                 write_atomic(path, FORMATS[name](report))
             written.append(path)

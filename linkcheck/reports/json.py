@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from ..model import RunReport
 
-__all__ = ["render"]
+__all__ = ["chunks", "render"]
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # one, not one per result as json.dumps would make
 
@@ -14,8 +15,19 @@ def render(report: RunReport) -> str:
     """The run and its summary on the first line, then one result per line: easy to grep and to
     diff from run to run, and quick to write (an indented dump takes json's pure-Python path,
     about four times slower on a report of thousands of results)."""
-    data = report.to_json()
-    results = [_ENCODER.encode(r) for r in data.pop("results")]
-    head = _ENCODER.encode(data)[:-1]  # an object: its closing brace comes after the results
-    body = "[\n" + ",\n".join(results) + "\n]" if results else "[]"
-    return f'{head}, "results": {body}}}\n'
+    return "".join(chunks(report))
+
+
+def chunks(report: RunReport) -> Iterator[str]:
+    """`render` piece by piece, one result at a time: written as it goes, a report of 100,000
+    results never exists whole in memory, nor do the dicts of all its results at once."""
+    data = report.to_json(results=False)
+    yield _ENCODER.encode(data)[:-1] + ', "results": '  # an object: its closing brace comes after the results
+    if not report.results:
+        yield "[]}\n"
+        return
+    sep = "[\n"
+    for result in report.results:
+        yield sep + _ENCODER.encode(result.to_json())
+        sep = ",\n"
+    yield "\n]}\n"
