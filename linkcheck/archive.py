@@ -9,6 +9,7 @@ import io
 import os
 import re
 import secrets
+import sys
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -127,7 +128,8 @@ def target_uri(url: str) -> str:
         except UnicodeError:
             host = quote(host, safe="")
     query = redact("?" + requote(parts.query))[1:] if parts.query else ""
-    return urlunsplit((parts.scheme.lower(), host + requote(port), requote(parts.path), query, ""))
+    uri = urlunsplit((parts.scheme.lower(), host + requote(port), requote(parts.path), query, ""))
+    return url if uri == url else uri  # kept once per capture until the run ends: one string, not two
 
 
 def warc_date(value: str) -> str:
@@ -290,7 +292,8 @@ class WarcWriter:
                           http=StatusAndHeaders(f"{line} {protocol}", headers, is_http_request=True),
                           WARC_Concurrent_To=main.rec_headers.get_header("WARC-Record-ID"))
         offset = self._append([main, request])
-        return Snapshot(warc=self._name, sha256=sha, offset=offset, time=to_second(date))
+        # Many captures share a second: one string for all of them, not one each.
+        return Snapshot(warc=self._name, sha256=sha, offset=offset, time=sys.intern(to_second(date)))
 
     def _append(self, records: list[ArcWarcRecord]) -> int:
         """Append records (gzip members built in memory first, so a failure leaves no broken

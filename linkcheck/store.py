@@ -69,6 +69,7 @@ class EvidenceStore:
         self._asked: list[MementoRow] = []  # answers given during this run
         self._cited: dict[str, tuple[Snapshot, FetchOutcome]] = {}  # URL -> its memento, kept, not yet compared
         self._adopted: dict[str, tuple[Snapshot, str]] = {}  # URL -> its memento kept this run, and its time
+        self._shown: dict[str, str] = {}  # WARC file name -> its path as reports show it
 
     def __enter__(self) -> EvidenceStore:
         self.history = History(history_path(self.state_dir))
@@ -321,7 +322,10 @@ class EvidenceStore:
     def display(self, snapshot: Snapshot) -> Snapshot:
         """The snapshot as a report shows it: the WARC's path from the working folder (history
         keeps the file's name alone)."""
-        return replace(snapshot, warc=os.path.join(self._shown_archive, snapshot.warc))
+        shown = self._shown.get(snapshot.warc)
+        if shown is None:  # one string per WARC file, not one per result
+            shown = self._shown[snapshot.warc] = os.path.join(self._shown_archive, snapshot.warc)
+        return replace(snapshot, warc=shown)
 
     @functools.cached_property
     def _shown_archive(self) -> str:

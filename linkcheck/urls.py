@@ -95,7 +95,8 @@ def normalise(url: str) -> str:
     query = _requote(parts.query)
     # In a text fragment an escaped "-" is text, a bare one marks a prefix or suffix.
     fragment = _requote(parts.fragment, "-" if ":~:" in parts.fragment else "")
-    return urlunsplit((scheme, netloc, path, query, fragment))
+    same = urlunsplit((scheme, netloc, path, query, fragment))
+    return url if same == url else same  # most URLs are written normal: one string, not two, per URL
 
 
 def is_mangled(url: str) -> bool:

@@ -370,3 +370,34 @@ def test_unreadable_files_are_input_errors(
     assert excinfo.value.path == str(path)
     assert str(excinfo.value).startswith(f"{path}: {message}")
     assert "\n" not in str(excinfo.value)
+
+
+# Constructs of a long paragraph, some spanning lines (link text, a destination after a line end,
+# a title), some with brackets or parentheses that close nothing or stay open a while.
+_LONG_PARAGRAPH = [
+    "[source {i}](http://h{i}.example/p{i}) grew 45% *since*", "see http://bare{i}.example/a_(b) **and**",
+    "[a link over", "two lines](http://two{i}.example)", "![chart](http://img{i}.example/c.png)",
+    "[x](", "http://after-break{i}.example)", "a] stray [bracket", "closed](http://late{i}.example \"a (title)\")",
+    "an open ( parenthesis", "closed ) here [ref]", "www.site{i}.example and mailto:a{i}@example.org",
+    "^[a footnote citing http://note{i}.example]", "[t][ref] *emphasis", "closed later*",
+]
+
+
+def test_a_long_paragraph_is_read_in_pieces_with_the_citations_of_the_whole(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from linkcheck.extract import markdown
+
+    lines = [_LONG_PARAGRAPH[i % len(_LONG_PARAGRAPH)].format(i=i) for i in range(600)]
+    text = "# Title\n\n" + "\n".join(lines) + "\n\n[ref]: http://ref.example\n"
+    whole = extract_markdown(text, "long.md")
+    made: list[int] = []
+    cut = markdown._pieces
+    monkeypatch.setattr(markdown, "_PIECE", 40)
+    monkeypatch.setattr(markdown, "_pieces", lambda token: made.append(len(pieces := cut(token))) or pieces)
+    assert extract_markdown(text, "long.md") == whole
+    assert max(made) > 100  # it was cut, into many pieces
+    assert len(whole) >= 400 and max(c.line or 0 for c in whole) > 590
+    # Code spans and raw HTML may hide a link across lines: such a paragraph is read whole.
+    made.clear()
+    assert extract_markdown(text.replace("# Title\n\n", "# Title\n\n`a` <b> "), "long.md") == whole
+    assert max(made) == 1

@@ -6,6 +6,7 @@ with no usable target (`Unusable`). Each row gives the verdict, the machine reas
 a person reads; the sentence's `{fields}` are filled from what the finding saw."""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from enum import Enum, auto
 
@@ -173,4 +174,5 @@ VERDICTS: dict[Finding, tuple[Verdict, Reason, str]] = {
 def judgement(finding: Finding, suggested_url: str | None = None, **fields: object) -> Judgement:
     """The table's row for a finding, its sentence filled from `fields`."""
     verdict, reason, sentence = VERDICTS[finding]
-    return Judgement(verdict, reason, sentence.format_map(fields), suggested_url)
+    # Interned: most results of a run say the same few sentences, kept until its report.
+    return Judgement(verdict, reason, sys.intern(sentence.format_map(fields)), suggested_url)

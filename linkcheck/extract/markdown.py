@@ -4,10 +4,12 @@ from __future__ import annotations
 import bisect
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from copy import copy
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
@@ -107,6 +109,86 @@ def _within_reach(rule: Callable[[StateInline, bool], bool]) -> Callable[[StateI
 
 
 _MD = _make_parser()
+# Core rules that work on one inline token at a time, after the block rules.
+_PER_BLOCK = ("inline", "linkify", "text_join")
+
+
+def _parse(text: str, env: dict[str, Any]) -> Iterator[Token]:
+    """`_MD.parse(text, env)`'s tokens, each block's inline children parsed just before it is handed
+    out and let go once the next is asked for: a paragraph of thousands of links (a whole list
+    without blank lines) is otherwise held as tokens of hundreds of bytes each, all at once.
+    Footnote definitions move to the end only once every reference is known, so a document that
+    has any is parsed whole, as markdown-it does."""
+    state = StateCore(text, _MD, env)
+    rules = [(rule.name, rule.fn) for rule in _MD.core.ruler.__rules__ if rule.enabled]
+    names = [name for name, _ in rules]
+    split = names.index("block") + 1
+    for _, fn in rules[:split]:
+        fn(state)
+    later = rules[split:]
+    if "footnotes" in env or any(name not in (*_PER_BLOCK, "footnote_tail") for name, _ in later):
+        for _, fn in later:
+            fn(state)
+        yield from state.tokens
+        return
+    # footnote_tail only gathers definitions (none here); inline footnotes are walked where they are cited.
+    per_block = [fn for name, fn in later if name in _PER_BLOCK]
+    for token in state.tokens:
+        if token.type != "inline":
+            yield token
+            continue
+        for piece in _pieces(token):
+            one = StateCore("", _MD, env, [piece])
+            for fn in per_block:
+                fn(one)
+            yield piece
+            piece.children = None
+
+
+# A paragraph longer than this is read in pieces of about this size, where that cannot change a link.
+_PIECE = 65536
+# What may carry a link's meaning across a line end without a bracket: code spans, raw HTML and
+# autolinks, escapes. A paragraph holding any is read whole.
+_ACROSS_LINES = re.compile(r"[`<\\]")
+_BRACKETS = re.compile(r"[\[\]()]")
+
+
+def _pieces(token: Token) -> list[Token]:
+    """A long paragraph's inline token cut at line ends where no link can straddle the cut: every
+    `[` and `(` before it closed (a link, its destination and title, a footnote, all sit within
+    brackets; a closing one with nothing open closes nothing). Emphasis may pair across a cut,
+    but it never makes or unmakes a link. Each piece starts at its own source line."""
+    content = token.content
+    if token.map is None or len(content) <= _PIECE or _ACROSS_LINES.search(content):
+        return [token]
+    pieces: list[Token] = []
+    open_ = {"[": 0, "(": 0}
+    start, line, scanned = 0, token.map[0], 0
+    while start < len(content):
+        cut = content.find("\n", max(scanned, start + _PIECE))
+        if cut < 0:
+            cut = len(content)
+        for bracket in _BRACKETS.finditer(content, scanned, cut):
+            mark = bracket.group()
+            if mark in open_:
+                open_[mark] += 1
+            else:
+                side = "[" if mark == "]" else "("
+                open_[side] = max(0, open_[side] - 1)
+        scanned = cut
+        if cut < len(content) and any(open_.values()):
+            scanned += 1  # past this line end: the next one may do
+            continue
+        pieces.append(_piece(token, content[start:cut], line))
+        line += content.count("\n", start, cut + 1)
+        start = scanned = cut + 1
+    return pieces
+
+
+def _piece(whole: Token, content: str, line: int) -> Token:
+    piece = copy(whole)
+    piece.content, piece.map, piece.children = content, [line, whole.map[1] if whole.map else line + 1], []
+    return piece
 
 
 class _InlineWalker:
@@ -296,10 +378,9 @@ def extract_markdown(text: str, document: str) -> list[Citation]:
     Unused reference definitions are not citations: nothing in the text points at them.
     """
     env: dict[str, Any] = {}
-    tokens = _MD.parse(text, env)
     lines = _LINE_BREAK.split(text)
     found: list[Citation] = []
-    for token in tokens:
+    for token in _parse(text, env):
         if token.map is None:
             continue  # inline footnotes: walked where they are referenced
         start, end = token.map
