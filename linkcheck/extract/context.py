@@ -1,6 +1,7 @@
 """The words around each citation in its document: its sentence, the figures it states, its access date."""
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable, Sequence
@@ -112,25 +113,27 @@ def annotate(citations: Sequence[Citation], text: str) -> list[Citation]:
     holds, each citation reads a bounded stretch of it, and the other citations its sentence may
     hold are looked for among its `_NEIGHBOURS` either side: linear in the document."""
     lines = text.splitlines()
-    made: dict[int, str] = {}
-    paragraphs: dict[tuple[int, int], tuple[str, list[int], str]] = {}
 
+    # Citations come in document order: the lines and paragraphs of the last few are all that is
+    # asked again. Kept for every citation, a paragraph of thousands of lines would be held once
+    # per line (its window of `_REACH` lines either side moves with each).
+    @functools.lru_cache(maxsize=4 * _REACH)
     def plain_line(i: int) -> str:
-        if i not in made:
-            made[i] = plain(lines[i])
-        return made[i]
+        return plain(lines[i])
+
+    @functools.lru_cache(maxsize=_NEIGHBOURS)
+    def paragraph(first: int, last: int) -> tuple[str, list[int], str]:
+        parts = [plain_line(i) for i in range(first, last + 1)]
+        starts, at = [], 0
+        for part in parts:
+            starts.append(at)
+            at += len(part) + 1
+        joined = " ".join(parts)
+        return joined, starts, joined.casefold()
 
     def paragraph_of(index: int) -> tuple[str, int, int, str]:
         first, last = _bounds(lines, index)
-        if (first, last) not in paragraphs:
-            parts = [plain_line(i) for i in range(first, last + 1)]
-            starts, at = [], 0
-            for part in parts:
-                starts.append(at)
-                at += len(part) + 1
-            joined = " ".join(parts)
-            paragraphs[(first, last)] = (joined, starts, joined.casefold())
-        joined, starts, folded = paragraphs[(first, last)]
+        joined, starts, folded = paragraph(first, last)
         start = starts[index - first]
         return joined, start, start + len(plain_line(index)), folded
 
