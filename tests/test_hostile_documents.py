@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from linkcheck.errors import InputError
 from linkcheck.extract import extract_file
 from linkcheck.extract.bounds import MAX_TEXT_BYTES
-from linkcheck.extract.context import annotate
+from linkcheck.extract.context import _bounds, _paragraph, _Stretch, annotate, plain
 from linkcheck.extract.docx import extract_docx
 from linkcheck.extract.html import extract_html
 from linkcheck.extract.markdown import extract_markdown
@@ -131,6 +131,9 @@ def _growth_ratio(extract: object, make: object) -> float:
     pytest.param(lambda text, doc: annotate(extract_markdown(text, doc), text),
                  lambda n: "".join(f'<a href="https://e.org/{i}">accessed 1 May 2020 ' for i in range(n // 4)),
                  id="markdown-one-line-with-context"),
+    pytest.param(lambda text, doc: annotate(extract_markdown(text, doc), text),
+                 lambda n: "".join(f"[source {i}](https://e.org/{i})\n" for i in range(n // 8)),
+                 id="markdown-a-link-a-line-with-context"),
     pytest.param(extract_html, lambda n: '<a href="https://e.org/x">t ' * n, id="html-unclosed"),
     pytest.param(extract_text, lambda n: "see https://e.org/x, " * (4 * n), id="text"),
     pytest.param(extract_text, lambda n: "https://e.org/x" + ")" * (50 * n), id="text-closers"),
@@ -171,6 +174,24 @@ def test_markdown_extraction_stays_linear_on_generated_input(pieces: list[str]) 
 
     small, large = timed(200), timed(800)
     assert large < 10 * small + 0.05, f"{unit!r}: {small:.3f} s, then {large:.3f} s"
+
+
+_LINES = st.sampled_from(["", " ", "text [a](https://e.org/a)", "- item", "# heading", "> quote", "1. one",
+                          "| cell |", "<b>x</b> &amp; *y*", "Stra\u00dfe \ufb01", "12) x", "    code"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_LINES, min_size=1, max_size=80), st.data())
+def test_a_stretch_reads_each_paragraph_as_it_reads_alone(lines: list[str], data: st.DataObject) -> None:
+    """The paragraphs a stretch of lines shares between citations are the ones each line has alone,
+    whichever lines are cited and in whatever order they are read."""
+    cited = sorted(data.draw(st.lists(st.integers(0, len(lines) - 1), min_size=1)))
+    stretch = _Stretch(lines, cited)
+    for index in data.draw(st.permutations(cited)):
+        text, offset = _paragraph(lines, index, lambda i: plain(lines[i]))
+        first, last = _bounds(lines, index)
+        assert stretch.paragraph(index) == (text, offset, offset + len(plain(lines[index])), text.casefold())
+        assert text == " ".join(plain(line) for line in lines[first:last + 1])
 
 
 @given(st.text())

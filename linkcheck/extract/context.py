@@ -1,7 +1,7 @@
 """The words around each citation in its document: its sentence, the figures it states, its access date."""
 from __future__ import annotations
 
-import functools
+import bisect
 import html
 import re
 from collections.abc import Callable, Sequence
@@ -18,6 +18,8 @@ _LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")  # a Markdown
 _REF_LINK = re.compile(r"\[([^\]]*)\]\[[^\]]*\]")
 _TAG = re.compile(r"<[^>]*>")
 _MARK = re.compile(r"(?<!\w)[*_`]+|[*_`]+(?!\w)")
+# What any of the four patterns above or an HTML entity needs: a line without it is only respaced.
+_MARKUP = re.compile(r"[\[<&*_`]")
 # A line opening a block of its own: a list item, heading, quote or table row.
 _BLOCK = re.compile(r"\s*(?:[-*+>|#]|\d+[.)])\s")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -30,10 +32,14 @@ _REACH = 8
 _SPAN = 600
 # Citations either side (in document order) that a citation's sentence is searched for.
 _NEIGHBOURS = 64
+# Lines made plain and joined at once, for the paragraphs within them.
+_STRETCH = 256
 
 
 def plain(raw: str) -> str:
     """A source line as a reader sees it: Markdown link syntax, tags and emphasis marks dropped."""
+    if not _MARKUP.search(raw):
+        return " ".join(raw.split())  # most lines and anchors: nothing to drop
     text = _REF_LINK.sub(r"\1", _LINK.sub(r"\1", raw))
     text = html.unescape(_TAG.sub(" ", text))
     return " ".join(_MARK.sub("", text).split())
@@ -106,6 +112,70 @@ def anchor_claims(citations: Sequence[Citation]) -> list[Citation]:
     return [replace(c, claims=claims) if (claims := claims_of(_anchor(c), "")) else c for c in citations]
 
 
+class _Stretch:
+    """Lines `a`..`b` of a document made plain and joined by spaces, with where each paragraph
+    breaks, shared by the citations whose paragraphs lie within: a list of links, one per line, has
+    a paragraph per line and its lines in common. A stretch runs up to `_STRETCH` lines, no further
+    than the citations ahead can read; each citation then costs a few searches and one slice."""
+
+    __slots__ = ("_a", "_b", "_cited", "_down", "_joined", "_lines", "_made", "_offsets", "_up")
+
+    def __init__(self, lines: Sequence[str], cited: Sequence[int]) -> None:
+        self._lines, self._cited = lines, cited  # the 0-based lines citations stand on, in order
+        self._a, self._b = 0, -1
+        self._joined, self._offsets, self._up, self._down = "", [0], "", ""
+        self._made: dict[int, str] = {}
+
+    def paragraph(self, index: int) -> tuple[str, int, int, str]:
+        """What `_bounds` and `_paragraph` give for line `index`: the plain text of its paragraph
+        (within `_REACH` lines), where the line starts and ends in it, and the text casefolded."""
+        n = len(self._lines)
+        low, high = max(0, index - _REACH), min(n - 1, index + _REACH)
+        if not (self._a <= low and high <= self._b):
+            self._make(low, high)
+        a = self._a
+        # Up from the line while the one above is not blank and this one opens no block of its
+        # own; down while the next line is not blank and opens none: `_bounds`, as searches.
+        first = self._up.rfind("x", low - a, index - a + 1)
+        first = index - _REACH if first < 0 else first + a
+        last = self._down.find("x", index - a, high - a + 1)
+        last = index + _REACH if last < 0 else last + a
+        offsets = self._offsets
+        begin = offsets[first - a]
+        text = self._joined[begin:offsets[last + 1 - a] - 1]
+        return text, offsets[index - a] - begin, offsets[index + 1 - a] - 1 - begin, text.casefold()
+
+    def _plain(self, i: int) -> str:
+        made = self._made.get(i)
+        if made is None:
+            made = self._made[i] = plain(self._lines[i])
+        return made
+
+    def _make(self, low: int, high: int) -> None:
+        """Lines `low`..`high` at least; ahead in the document, as far as the citations there read."""
+        lines, n = self._lines, len(self._lines)
+        b = high
+        if low >= self._a:
+            reach = low + _STRETCH
+            at = bisect.bisect_right(self._cited, reach) - 1
+            b = max(high, min(n - 1, reach, self._cited[at] + _REACH if at >= 0 else high))
+        a = low
+        parts = [self._plain(i) for i in range(a, b + 1)]
+        offsets, at = [], 0
+        for part in parts:
+            offsets.append(at)
+            at += len(part) + 1
+        offsets.append(at)
+        # Of lines a-1 .. b+1: has words, and continues a paragraph (has words, opens no block).
+        around = range(max(0, a - 1), min(n, b + 2))
+        words = {i: bool(lines[i].strip()) for i in around}
+        flows = {i: words[i] and not _BLOCK.match(lines[i]) for i in around}
+        self._up = "".join("x" if i == 0 or not (words[i - 1] and not _BLOCK.match(lines[i])) else "."
+                           for i in range(a, b + 1))
+        self._down = "".join("x" if i + 1 == n or not flows[i + 1] else "." for i in range(a, b + 1))
+        self._a, self._b, self._joined, self._offsets = a, b, " ".join(parts), offsets
+
+
 def annotate(citations: Sequence[Citation], text: str) -> list[Citation]:
     """The citations with what their document states next to them: the figures of the anchor
     text, else of the sentence outside other citations; the access date, on the citation's line
@@ -113,29 +183,9 @@ def annotate(citations: Sequence[Citation], text: str) -> list[Citation]:
     holds, each citation reads a bounded stretch of it, and the other citations its sentence may
     hold are looked for among its `_NEIGHBOURS` either side: linear in the document."""
     lines = text.splitlines()
+    stretch = _Stretch(lines, sorted(c.line - 1 for c in citations if c.line))
 
-    # Citations come in document order: the lines and paragraphs of the last few are all that is
-    # asked again. Kept for every citation, a paragraph of thousands of lines would be held once
-    # per line (its window of `_REACH` lines either side moves with each).
-    @functools.lru_cache(maxsize=4 * _REACH)
-    def plain_line(i: int) -> str:
-        return plain(lines[i])
-
-    @functools.lru_cache(maxsize=_NEIGHBOURS)
-    def paragraph(first: int, last: int) -> tuple[str, list[int], str]:
-        parts = [plain_line(i) for i in range(first, last + 1)]
-        starts, at = [], 0
-        for part in parts:
-            starts.append(at)
-            at += len(part) + 1
-        joined = " ".join(parts)
-        return joined, starts, joined.casefold()
-
-    def paragraph_of(index: int) -> tuple[str, int, int, str]:
-        first, last = _bounds(lines, index)
-        joined, starts, folded = paragraph(first, last)
-        start = starts[index - first]
-        return joined, start, start + len(plain_line(index)), folded
+    paragraph_of = stretch.paragraph
 
     out: list[Citation] = []
     for number, citation in enumerate(citations):
