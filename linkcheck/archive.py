@@ -14,7 +14,6 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http import HTTPStatus
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -22,7 +21,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
-from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
+from warcio.statusandheaders import StatusAndHeadersParser
 from warcio.warcwriter import WARCWriter
 
 from . import __version__, coding
@@ -30,18 +29,22 @@ from .errors import InputError
 from .model import FetchOutcome, Snapshot
 from .redact import redact
 from .times import format_time, to_second, utc_now
+from .warclayout import (
+    REDACTED,
+    TOUCHED,
+    capture_records,
+    clean,
+    gzip_member,
+    payload_digest,
+    payload_digests,
+)
 
 __all__ = ["REDACTED", "Original", "StoredCapture", "WarcWriter", "capture_digests", "export", "iter_records",
            "payload_digest", "payload_digests", "read_capture", "scan", "sha256_hex", "target_uri", "warc_date",
            "warc_name"]
 
-REDACTED = "[redacted]"
-_SECRET_REQUEST = frozenset({"authorization", "proxy-authorization", "cookie"})
-_SECRET_RESPONSE = frozenset({"set-cookie", "set-cookie2"})
-_URL_RESPONSE = frozenset({"location", "content-location", "link", "refresh"})  # may repeat a URL's token
 _WARC_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$")
 _SAFE = "!$&'()*+,/:;=?@[]~%"  # kept as written; any other byte outside unreserved is %-encoded
-_REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 _CAPTURES = ("response", "revisit")
 _DAMAGE = (zlib.error, ArchiveLoadFailed, ValueError, EOFError)
 # A stored body is decoded when read; never past this, whatever its coding makes of it.
@@ -74,17 +77,6 @@ def sha256_hex(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def payload_digest(body: bytes) -> str:
-    """The WARC-Payload-Digest of a body, spelt as warcio spells digests (base32, upper case)."""
-    return payload_digests(body)[0]
-
-
-def payload_digests(body: bytes) -> tuple[str, str]:
-    """(WARC-Payload-Digest, sha256 hex) of a body from one hash: each capture needs both."""
-    raw = hashlib.sha256(body).digest()
-    return "sha256:" + base64.b32encode(raw).decode("ascii"), raw.hex()
-
-
 def capture_digests(outcome: FetchOutcome) -> tuple[str, str]:
     """(WARC-Payload-Digest of the bytes stored, sha256 hex of the decoded body). The payload digest
     is over the entity body as transferred, content coding and all (WARC 1.1, 5.9), which is what a
@@ -94,9 +86,6 @@ def capture_digests(outcome: FetchOutcome) -> tuple[str, str]:
     if outcome.wire_body is None or outcome.wire_body is outcome.body:
         return payload_digests(body)
     return payload_digest(outcome.wire_body), sha256_hex(body)
-
-
-_EMPTY_DIGEST = payload_digest(b"")  # a request record's payload, every time
 
 
 def _digest_matches(digest: str, body: bytes) -> bool:
@@ -146,67 +135,16 @@ def warc_date(value: str) -> str:
 
 
 
-def _clean(value: str) -> str:
-    # A CR or LF inside a value would start a header of its own in the stored block.
-    return value.replace("\r", " ").replace("\n", " ")
-
-
-def _response_headers(headers: Sequence[tuple[str, str]], stored: int, coded: bool) -> list[tuple[str, str]]:
-    """Headers that describe the stored bytes, since replay serves them as they are: the body is
-    de-chunked, and kept with its content coding when `coded` (as sent); a decoded body has its
-    original coding and length only noted."""
-    out: list[tuple[str, str]] = []
-    for name, value in headers:
-        lname, value = name.lower(), _clean(value)
-        if lname == "content-encoding" and not coded:
-            out.append(("X-Archive-Orig-Content-Encoding", value))
-        elif lname == "content-length":
-            if value.strip() != str(stored):
-                out.append(("X-Archive-Orig-Content-Length", value))
-        elif lname in _URL_RESPONSE:
-            out.append((name, redact(value)))
-        elif lname != "transfer-encoding":
-            out.append((name, REDACTED if lname in _SECRET_RESPONSE else value))
-    out.append(("Content-Length", str(stored)))
-    return out
-
-
-def _record(writer: WARCWriter, kind: str, date: str, uri: str = "", payload: bytes = b"",
-            http: StatusAndHeaders | None = None, *, truncated: bool = False,
-            fields: Mapping[str, str] | None = None, **extra: str) -> ArcWarcRecord:
-    """A record whose length and sha256 digests are given, so warcio neither buffers the payload
-    nor adds digests of its own (sha1). `extra` names WARC headers with "_" for "-"; `fields`
-    are more, named as written."""
-    block = payload
-    if http is not None:
-        http.compute_headers_buffer()  # the very bytes warcio writes for this block
-        block = http.headers_buff + (b"" if kind == "revisit" else payload)
-    fields = {"WARC-Type": kind, "WARC-Record-ID": StatusAndHeadersParser.make_warc_id(),
-              "WARC-Date": date, **({"WARC-Target-URI": uri} if uri else {}),
-              **{name.replace("_", "-"): value for name, value in extra.items()}, **(fields or {}),
-              **({"WARC-Truncated": "length"} if truncated else {}),
-              "WARC-Block-Digest": payload_digest(block)}
-    if kind != "warcinfo" and "WARC-Payload-Digest" not in fields:
-        fields["WARC-Payload-Digest"] = payload_digest(payload) if payload else _EMPTY_DIGEST
-    return writer.create_warc_record(
-        uri, kind, payload=io.BytesIO(payload), length=len(payload), http_headers=http,
-        warc_headers_dict=fields, warc_content_type="application/warc-fields" if kind == "warcinfo" else "")
-
-
 def _warcinfo(writer: WARCWriter, date: str, filename: str, **info: str) -> ArcWarcRecord:
+    """The record opening a WARC file, digests given so that warcio adds no sha1 of its own."""
     lines = {"software": f"linkcheck/{__version__}", "format": "WARC File Format 1.1",
              "conformsTo": "http://iipc.github.io/warc-specifications/specifications/warc-format/"
                            "warc-1.1/", **info}
-    payload = "".join(f"{k}: {_clean(v)}\r\n" for k, v in lines.items()).encode("utf-8")
-    return _record(writer, "warcinfo", date, payload=payload, WARC_Filename=filename)
-
-
-def _gzip(record: bytes) -> bytes:
-    """One record as one gzip member. A smaller hash table (memLevel 4) than zlib's default makes
-    a compressor three times cheaper to set up, which is most of the cost for a page-sized record;
-    the window stays 32 KiB, so large pages compress as well as ever."""
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 31, 4)
-    return compressor.compress(record) + compressor.flush()
+    payload = "".join(f"{k}: {clean(v)}\r\n" for k, v in lines.items()).encode("utf-8")
+    fields = {"WARC-Type": "warcinfo", "WARC-Record-ID": StatusAndHeadersParser.make_warc_id(), "WARC-Date": date,
+              "WARC-Filename": filename, "WARC-Block-Digest": payload_digest(payload)}
+    return writer.create_warc_record("", "warcinfo", payload=io.BytesIO(payload), length=len(payload),
+                                     warc_headers_dict=fields, warc_content_type="application/warc-fields")
 
 
 def warc_name(run_id: str, started: str) -> str:
@@ -227,8 +165,9 @@ class WarcWriter:
         self._dir.mkdir(parents=True, exist_ok=True)
         self._fh: BinaryIO | None = open(self.path, "ab")
         # warcio lays out each record; we gzip it ourselves (one member per record, see _gzip).
-        self._warcio = WARCWriter(None, gzip=False, warc_version="1.1")
-        self._append([_warcinfo(self._warcio, warc_date(started), self._name, isPartOf=run_id)])
+        warcio, warcio.out = WARCWriter(None, gzip=False, warc_version="1.1"), io.BytesIO()
+        warcio.write_record(_warcinfo(warcio, warc_date(started), self._name, isPartOf=run_id))
+        self._append([warcio.out.getvalue()])
 
     @property
     def path(self) -> Path:
@@ -259,52 +198,30 @@ class WarcWriter:
         """Archive one GET answer, as a revisit when `original` has the same payload; None if the
         outcome holds nothing to keep (not a GET, no response, no body). `digests` is
         `capture_digests(outcome)` when the caller already has it; `fields` are further WARC headers
-        of the response (or revisit) record."""
+        of the response (or revisit) record, none of those the writer sets itself."""
         body, status = outcome.body, outcome.status
         if outcome.method.upper() != "GET" or status is None or body is None:
             return None
+        if fields and any(name.lower() in TOUCHED for name in fields):
+            raise ValueError(f"the writer sets {sorted(TOUCHED)} itself")
         digest, sha = digests or capture_digests(outcome)
         stored = body if outcome.wire_body is None else outcome.wire_body
         uri, date = target_uri(outcome.final_url or outcome.url), warc_date(outcome.fetched_at)
-        protocol = "HTTP/" + (outcome.http_version or "1.1").removeprefix("HTTP/")
-        reason = outcome.reason_phrase or (HTTPStatus(status).phrase
-                                           if status in HTTPStatus._value2member_map_ else "")
-        http = StatusAndHeaders(f"{status} {_clean(reason)}".strip(),
-                                _response_headers(outcome.headers, len(stored), outcome.wire_body is not None),
-                                protocol=protocol)
-        truncated = outcome.body_truncated
         # A revisit says "same bytes as the original": if the digest disagrees, keep the bytes.
-        if original is not None and (original.digest == digest or _digest_matches(original.digest, stored)):
-            main = _record(self._warcio, "revisit", date, uri, http=http, WARC_Profile=_REVISIT_PROFILE,
-                           WARC_Refers_To_Target_URI=target_uri(original.url),
-                           WARC_Refers_To_Date=original.date, WARC_Payload_Digest=original.digest,
-                           truncated=truncated, fields=fields)
-        else:
-            main = _record(self._warcio, "response", date, uri, stored, http, truncated=truncated,
-                           WARC_Payload_Digest=digest, fields=fields)
-        parts = urlsplit(uri)
-        headers = [(name, REDACTED if name.lower() in _SECRET_REQUEST else _clean(value))
-                   for name, value in outcome.request_headers]
-        if not any(name.lower() == "host" for name, _ in headers):
-            headers.insert(0, ("Host", parts.netloc))
-        line = f"{outcome.method.upper()} {parts.path or '/'}{'?' if parts.query else ''}{parts.query}"
-        request = _record(self._warcio, "request", date, uri,
-                          http=StatusAndHeaders(f"{line} {protocol}", headers, is_http_request=True),
-                          WARC_Concurrent_To=main.rec_headers.get_header("WARC-Record-ID"))
-        offset = self._append([main, request])
+        same = original is not None and (original.digest == digest or _digest_matches(original.digest, stored))
+        records = capture_records(outcome, uri, date, digest, fields=fields,
+                                  revisit_of=(target_uri(original.url), original.date, original.digest)
+                                  if original is not None and same else None)
+        offset = self._append(records)
         # Many captures share a second: one string for all of them, not one each.
         return Snapshot(warc=self._name, sha256=sha, offset=offset, time=sys.intern(to_second(date)))
 
-    def _append(self, records: list[ArcWarcRecord]) -> int:
+    def _append(self, records: list[bytes]) -> int:
         """Append records (gzip members built in memory first, so a failure leaves no broken
         record before later ones) with one write; returns the first member's offset."""
         if self._fh is None:
             raise ValueError("write to a closed WarcWriter")
-        members = []
-        for record in records:
-            self._warcio.out = buf = io.BytesIO()
-            self._warcio.write_record(record)
-            members.append(_gzip(buf.getvalue()))
+        members = [gzip_member(record) for record in records]
         start = self._fh.tell()
         try:
             self._fh.write(b"".join(members))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
 import signal
@@ -12,12 +13,14 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
+import uuid
 import zlib
 from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.utils import Digester
+from warcio.warcwriter import WARCWriter
 
 from linkcheck.archive import (
     Original,
@@ -191,6 +194,36 @@ def test_each_record_is_its_own_gzip_member_at_the_snapshot_offset(archive) -> N
             fh.seek(snap.offset)
             record = next(iter(ArchiveIterator(fh)))
             assert record.rec_type == "response"
+
+
+def test_records_are_laid_out_byte_for_byte_as_warcio_lays_them_out(tmp_path: Path) -> None:
+    """Each record the writer lays out itself is what warcio's own writer makes of the same
+    headers and payload: responses, a revisit, requests, non-ASCII and multi-line header values."""
+    with WarcWriter(tmp_path, "layout", "2024-05-01T00:00:00Z") as writer:
+        first = writer.write(PAGE)
+        for capture in (GZIPPED, PDF_DOC, TRUNCATED, REDIRECTED):
+            writer.write(capture, fields={"WARC-Source-URI": "https://archive.example/m/1"})
+        writer.write(outcome("https://site.example/again", HTML, headers=(("X-Note", "line one\r\nline two"),)),
+                     Original("https://site.example/", "2024-05-01T00:00:00Z", payload_digest(HTML)))
+        with pytest.raises(ValueError):
+            writer.write(PAGE, fields={"WARC-Date": "2024-01-01T00:00:00Z"})
+    data, offset, kinds = writer.path.read_bytes(), first.offset, []
+    while offset < len(data):
+        end = _member_end(data, offset)
+        ours = zlib.decompress(data[offset:end], wbits=31)
+        record = next(iter(ArchiveIterator(io.BytesIO(ours))))
+        payload = record.raw_stream.read()
+        fields = {k: v for k, v in record.rec_headers.headers if k not in ("Content-Type", "Content-Length")}
+        expected = WARCWriter(io.BytesIO(), gzip=False, warc_version="1.1")
+        expected.write_record(expected.create_warc_record(
+            fields.get("WARC-Target-URI", ""), record.rec_type, payload=io.BytesIO(payload), length=len(payload),
+            http_headers=record.http_headers, warc_headers_dict=fields))
+        assert ours == expected.out.getvalue()
+        record_id = uuid.UUID(fields["WARC-Record-ID"].removeprefix("<urn:uuid:").removesuffix(">"))
+        assert (record_id.variant, record_id.version) == (uuid.RFC_4122, 4)
+        kinds.append(record.rec_type)
+        offset = end
+    assert kinds == ["response", "request"] * 5 + ["revisit", "request"]
 
 
 def test_revisit_points_at_the_original_with_its_digest(tmp_path: Path) -> None:

@@ -1,0 +1,146 @@
+"""A capture's WARC/1.1 records laid out as bytes, each its own gzip member: what warcio's writer
+would write, without a record object, a header list searched on every change and a UUID object per
+record. What the records say (headers kept, secrets redacted, digests) is decided here too."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import zlib
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+from warcio.statusandheaders import StatusAndHeaders
+
+from .model import FetchOutcome
+from .redact import redact
+
+__all__ = ["EMPTY_DIGEST", "REDACTED", "TOUCHED", "capture_records", "clean", "gzip_member", "payload_digest",
+           "payload_digests"]
+
+REDACTED = "[redacted]"
+_SECRET_REQUEST = frozenset({"authorization", "proxy-authorization", "cookie"})
+_SECRET_RESPONSE = frozenset({"set-cookie", "set-cookie2"})
+_URL_RESPONSE = frozenset({"location", "content-location", "link", "refresh"})  # may repeat a URL's token
+_REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+# The record types laid out here, with the Content-Type warcio gives each.
+_CONTENT_TYPES = {"response": "application/http; msgtype=response", "revisit": "application/http; msgtype=response",
+                  "request": "application/http; msgtype=request"}
+# WARC headers the writer sets itself (lower case), never a caller's.
+TOUCHED = frozenset({"warc-type", "warc-record-id", "warc-target-uri", "warc-date", "content-type", "content-length"})
+
+
+def payload_digests(body: bytes) -> tuple[str, str]:
+    """(WARC-Payload-Digest, sha256 hex) of a body from one hash: each capture needs both."""
+    raw = hashlib.sha256(body).digest()
+    return "sha256:" + base64.b32encode(raw).decode("ascii"), raw.hex()
+
+
+def payload_digest(body: bytes) -> str:
+    """The WARC-Payload-Digest of a body, spelt as warcio spells digests (base32, upper case)."""
+    return payload_digests(body)[0]
+
+
+EMPTY_DIGEST = payload_digest(b"")  # a request record's payload, every time
+
+
+def clean(value: str) -> str:
+    # A CR or LF inside a value would start a header of its own in the stored block.
+    return value.replace("\r", " ").replace("\n", " ")
+
+
+def _response_headers(headers: Sequence[tuple[str, str]], stored: int, coded: bool) -> list[tuple[str, str]]:
+    """Headers that describe the stored bytes, since replay serves them as they are: the body is
+    de-chunked, and kept with its content coding when `coded` (as sent); a decoded body has its
+    original coding and length only noted."""
+    out: list[tuple[str, str]] = []
+    for name, value in headers:
+        lname, value = name.lower(), clean(value)
+        if lname == "content-encoding" and not coded:
+            out.append(("X-Archive-Orig-Content-Encoding", value))
+        elif lname == "content-length":
+            if value.strip() != str(stored):
+                out.append(("X-Archive-Orig-Content-Length", value))
+        elif lname in _URL_RESPONSE:
+            out.append((name, redact(value)))
+        elif lname != "transfer-encoding":
+            out.append((name, REDACTED if lname in _SECRET_RESPONSE else value))
+    out.append(("Content-Length", str(stored)))
+    return out
+
+
+def capture_records(outcome: FetchOutcome, uri: str, date: str, digest: str, *, revisit_of: tuple[str, str, str] | None,
+                    fields: Mapping[str, str] | None) -> list[bytes]:
+    """The response record of a GET answer with a body (a revisit of (URI, date, digest) when
+    `revisit_of` is given), then its request record. `fields`, further WARC headers of the first,
+    may name none of TOUCHED."""
+    status = outcome.status or 0
+    stored = (outcome.body or b"") if outcome.wire_body is None else outcome.wire_body
+    protocol = "HTTP/" + (outcome.http_version or "1.1").removeprefix("HTTP/")
+    reason = outcome.reason_phrase or (HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")
+    head = _http_block(protocol, f"{status} {clean(reason)}".strip(),
+                       _response_headers(outcome.headers, len(stored), outcome.wire_body is not None))
+    main_id = _record_id()
+    truncated = {"WARC-Truncated": "length"} if outcome.body_truncated else {}
+    target = {"WARC-Target-URI": uri} if uri else {}
+    if revisit_of is not None:
+        original_uri, original_date, original_digest = revisit_of
+        main = _layout("revisit", {
+            "WARC-Type": "revisit", "WARC-Record-ID": main_id, "WARC-Date": date, **target,
+            "WARC-Profile": _REVISIT_PROFILE, "WARC-Refers-To-Target-URI": original_uri,
+            "WARC-Refers-To-Date": original_date, "WARC-Payload-Digest": original_digest, **(fields or {}),
+            **truncated, "WARC-Block-Digest": payload_digest(head)}, head, b"")
+    else:
+        main = _layout("response", {
+            "WARC-Type": "response", "WARC-Record-ID": main_id, "WARC-Date": date, **target,
+            "WARC-Payload-Digest": digest, **(fields or {}), **truncated,
+            "WARC-Block-Digest": payload_digest(head + stored)}, head, stored)
+    parts = urlsplit(uri)
+    headers = [(name, REDACTED if name.lower() in _SECRET_REQUEST else clean(value))
+               for name, value in outcome.request_headers]
+    if not any(name.lower() == "host" for name, _ in headers):
+        headers.insert(0, ("Host", parts.netloc))
+    method = outcome.method.upper()
+    request = _http_block(method, f"{parts.path or '/'}{'?' if parts.query else ''}{parts.query} {protocol}", headers)
+    return [main, _layout("request", {
+        "WARC-Type": "request", "WARC-Record-ID": _record_id(), "WARC-Date": date, **target,
+        "WARC-Concurrent-To": main_id, "WARC-Block-Digest": payload_digest(request),
+        "WARC-Payload-Digest": EMPTY_DIGEST}, request, b"")]
+
+
+def _record_id() -> str:
+    """`<urn:uuid:...>` of a random (version 4) UUID, as warcio makes one."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    h = raw.hex()
+    return f"<urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}>"
+
+
+def _http_block(protocol: str, status: str, headers: list[tuple[str, str]]) -> bytes:
+    """An HTTP head as warcio stores it: ASCII, or with non-ASCII values percent-encoded its way."""
+    text = f"{protocol} {status}\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers)
+    try:
+        return text.encode("ascii") + b"\r\n"
+    except UnicodeEncodeError:
+        head = StatusAndHeaders(status, headers, protocol=protocol)
+        head.compute_headers_buffer()
+        return bytes(head.headers_buff or b"")
+
+
+def _layout(kind: str, fields: Mapping[str, str], head: bytes, payload: bytes) -> bytes:
+    """A record with its WARC `fields` in order, then its Content-Type and Content-Length, the
+    HTTP `head` and, but for a revisit, the payload."""
+    lines = "".join(f"{name}: {value}\r\n" for name, value in fields.items())
+    size = len(head) + (0 if kind == "revisit" else len(payload))
+    header = f"WARC/1.1\r\n{lines}Content-Type: {_CONTENT_TYPES[kind]}\r\nContent-Length: {size}\r\n\r\n"
+    return b"".join((header.encode("utf-8"), head, b"" if kind == "revisit" else payload, b"\r\n\r\n"))
+
+
+def gzip_member(record: bytes) -> bytes:
+    """One record as one gzip member. A smaller hash table (memLevel 4) than zlib's default makes
+    a compressor three times cheaper to set up, which is most of the cost for a page-sized record;
+    the window stays 32 KiB, so large pages compress as well as ever."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31, 4)
+    return compressor.compress(record) + compressor.flush()
