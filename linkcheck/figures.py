@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["Figure", "claims_of", "find_figures", "may_state_figures", "normalised", "present", "same_amount",
+__all__ = ["Figure", "claims_of", "figure_signals", "find_figures", "may_state_figures", "normalised", "present",
+           "same_amount",
            "stand_in"]
 
 _SCALES = {
@@ -87,6 +88,18 @@ def may_state_figures(text: str) -> bool:
     if words & _MARK_WORDS or "percent" in folded or _THOUSANDS.search(text):
         return True
     return bool(words & _RATIO_WORDS) and (bool(words & _COUNT_WORDS) or any(c.isdigit() for c in text))
+
+
+def figure_signals(text: str) -> tuple[bool, bool, bool]:
+    """What `may_state_figures` looks for, all of it: (a mark only an amount has, a ratio word, a
+    count word or a digit). `text` may state a figure when it has a mark, or a ratio word and a
+    count. Texts of ASCII alone joined by spaces have the signals of each, or-ed."""
+    text = unicodedata.normalize("NFKC", text)
+    folded = text.casefold()
+    words = set(_LETTERS.findall(folded))
+    marked = (any(sign in text for sign in "%£$€") or bool(words & _MARK_WORDS) or "percent" in folded
+              or _THOUSANDS.search(text) is not None)
+    return marked, bool(words & _RATIO_WORDS), bool(words & _COUNT_WORDS) or any(c.isdigit() for c in text)
 
 
 @dataclass(frozen=True, slots=True)

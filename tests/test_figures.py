@@ -7,7 +7,16 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from linkcheck.figures import Figure, claims_of, find_figures, may_state_figures, present, same_amount, stand_in
+from linkcheck.figures import (
+    Figure,
+    claims_of,
+    figure_signals,
+    find_figures,
+    may_state_figures,
+    present,
+    same_amount,
+    stand_in,
+)
 
 
 @pytest.mark.parametrize(("text", "written", "value", "unit"), [
@@ -116,6 +125,19 @@ def test_the_cheap_test_never_hides_a_claim(text: str) -> None:
     """`may_state_figures` is only a shortcut: text it rules out has no marked figure at all."""
     if any(f.marked for f in find_figures(text)):
         assert may_state_figures(text)
+
+
+@given(st.lists(st.lists(_FIGURE_PIECES, max_size=6).map("".join), min_size=1, max_size=4))
+@example(["one", "percent"])
+def test_the_signals_say_what_the_cheap_test_says_of_text_and_of_its_lines_joined(lines: list[str]) -> None:
+    """`figure_signals` is `may_state_figures` taken apart; lines of ASCII joined by spaces have the
+    signals of each line, or-ed."""
+    for text in lines:
+        marked, ratio, count = figure_signals(text)
+        assert may_state_figures(text) == (marked or (ratio and count))
+    if all(text.isascii() for text in lines):
+        joined = figure_signals(" ".join(lines))
+        assert joined == tuple(any(signals) for signals in zip(*map(figure_signals, lines), strict=True))
 
 
 def test_a_sentence_of_bare_numbers_states_no_claim() -> None:

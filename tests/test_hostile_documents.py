@@ -10,7 +10,7 @@ import zipfile
 
 import docx
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from linkcheck.errors import InputError
@@ -192,6 +192,30 @@ def test_a_stretch_reads_each_paragraph_as_it_reads_alone(lines: list[str], data
         first, last = _bounds(lines, index)
         assert stretch.paragraph(index) == (text, offset, offset + len(plain(lines[index])), text.casefold())
         assert text == " ".join(plain(line) for line in lines[first:last + 1])
+
+
+_PROSE = st.sampled_from(["[source 1](https://e.org/1)", "[a 5% rise](https://e.org/p)", "in", "a", "out of", "7",
+                          "per", "program", "accessed 1 May 2020", "caf\u00e9", "3,000", "", "- [item](https://e.org/i)",
+                          "word " * 130, "One. Two", "[k](https://e.org/k)"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_PROSE, min_size=1, max_size=60))
+@example(["one in", "four people [source](https://e.org/1)"])  # a ratio over two lines: 25%
+# A paragraph too long to read whole: the sentence cut 600 characters on reads "10 million".
+@example(["[source](https://e.org/1) xy " + "x " * 293 + "10 millionaires"])
+def test_paragraphs_that_cannot_state_anything_are_not_read_for_claims_or_dates(lines: list[str]) -> None:
+    """Skipping the sentence of a citation whose paragraph has no figure mark, no ratio beside a
+    count and no "accessed" gives what reading it gives."""
+    text = "\n".join(lines)
+    citations = extract_markdown(text, "d.md")
+    quick = annotate(citations, text)
+    quiet = _Stretch.quiet
+    _Stretch.quiet = lambda self, index: False  # type: ignore[method-assign]  # every sentence read
+    try:
+        assert annotate(citations, text) == quick
+    finally:
+        _Stretch.quiet = quiet  # type: ignore[method-assign]
 
 
 @given(st.text())

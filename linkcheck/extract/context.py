@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from linkcheck.dates import ACCESSED, find_accessed
-from linkcheck.figures import claims_of, may_state_figures
+from linkcheck.figures import claims_of, figure_signals, may_state_figures
 from linkcheck.model import Citation
 from linkcheck.sentences import sentence_around
 
@@ -114,36 +114,57 @@ def anchor_claims(citations: Sequence[Citation]) -> list[Citation]:
 
 class _Stretch:
     """Lines `a`..`b` of a document made plain and joined by spaces, with where each paragraph
-    breaks, shared by the citations whose paragraphs lie within: a list of links, one per line, has
-    a paragraph per line and its lines in common. A stretch runs up to `_STRETCH` lines, no further
-    than the citations ahead can read; each citation then costs a few searches and one slice."""
+    breaks and what each line may state, shared by the citations whose paragraphs lie within: a
+    list of links, one per line, has a paragraph per line and its lines in common. A stretch runs up
+    to `_STRETCH` lines, no further than the citations ahead can read; each citation then costs a
+    few searches and one slice."""
 
-    __slots__ = ("_a", "_b", "_cited", "_down", "_joined", "_lines", "_made", "_offsets", "_up")
+    __slots__ = ("_a", "_b", "_cited", "_count", "_down", "_joined", "_lines", "_loud", "_made", "_offsets",
+                 "_ratio", "_up")
 
     def __init__(self, lines: Sequence[str], cited: Sequence[int]) -> None:
         self._lines, self._cited = lines, cited  # the 0-based lines citations stand on, in order
         self._a, self._b = 0, -1
         self._joined, self._offsets, self._up, self._down = "", [0], "", ""
+        # Lines before each one of the stretch (and after its last) with a figure mark, an
+        # "accessed" or more than ASCII; with a ratio word; with a count word or a digit.
+        self._loud: list[int] = [0]
+        self._ratio: list[int] = [0]
+        self._count: list[int] = [0]
         self._made: dict[int, str] = {}
 
-    def paragraph(self, index: int) -> tuple[str, int, int, str]:
-        """What `_bounds` and `_paragraph` give for line `index`: the plain text of its paragraph
-        (within `_REACH` lines), where the line starts and ends in it, and the text casefolded."""
+    def _window(self, index: int) -> tuple[int, int]:
+        """What `_bounds` gives for line `index`, found by searching the stretch's breaks."""
         n = len(self._lines)
         low, high = max(0, index - _REACH), min(n - 1, index + _REACH)
         if not (self._a <= low and high <= self._b):
             self._make(low, high)
         a = self._a
         # Up from the line while the one above is not blank and this one opens no block of its
-        # own; down while the next line is not blank and opens none: `_bounds`, as searches.
+        # own; down while the next line is not blank and opens none.
         first = self._up.rfind("x", low - a, index - a + 1)
-        first = index - _REACH if first < 0 else first + a
         last = self._down.find("x", index - a, high - a + 1)
-        last = index + _REACH if last < 0 else last + a
-        offsets = self._offsets
+        return (index - _REACH if first < 0 else first + a), (index + _REACH if last < 0 else last + a)
+
+    def paragraph(self, index: int) -> tuple[str, int, int, str]:
+        """What `_paragraph` gives for line `index`: the plain text of its paragraph (within
+        `_REACH` lines), where the line starts and ends in it, and the text casefolded."""
+        first, last = self._window(index)
+        a, offsets = self._a, self._offsets
         begin = offsets[first - a]
         text = self._joined[begin:offsets[last + 1 - a] - 1]
         return text, offsets[index - a] - begin, offsets[index + 1 - a] - 1 - begin, text.casefold()
+
+    def quiet(self, index: int) -> bool:
+        """Nothing around line `index` can state a figure or an access date: its paragraph is read
+        whole (short enough that no sentence is cut from it mid-word), all ASCII, with no figure
+        mark, no ratio word beside a count and no "accessed". Then neither can any sentence in it."""
+        first, last = self._window(index)
+        i, j = first - self._a, last + 1 - self._a
+        if self._offsets[j] - 1 - self._offsets[i] > _SPAN:
+            return False
+        loud, ratio, count = self._loud, self._ratio, self._count
+        return loud[j] == loud[i] and (ratio[j] == ratio[i] or count[j] == count[i])
 
     def _plain(self, i: int) -> str:
         made = self._made.get(i)
@@ -162,9 +183,14 @@ class _Stretch:
         a = low
         parts = [self._plain(i) for i in range(a, b + 1)]
         offsets, at = [], 0
+        loud, ratio, count = [0], [0], [0]
         for part in parts:
             offsets.append(at)
             at += len(part) + 1
+            marked, ratios, counts = figure_signals(part)
+            loud.append(loud[-1] + (marked or not part.isascii() or _ACCESS.search(part) is not None))
+            ratio.append(ratio[-1] + ratios)
+            count.append(count[-1] + counts)
         offsets.append(at)
         # Of lines a-1 .. b+1: has words, and continues a paragraph (has words, opens no block).
         around = range(max(0, a - 1), min(n, b + 2))
@@ -174,6 +200,7 @@ class _Stretch:
                            for i in range(a, b + 1))
         self._down = "".join("x" if i + 1 == n or not flows[i + 1] else "." for i in range(a, b + 1))
         self._a, self._b, self._joined, self._offsets = a, b, " ".join(parts), offsets
+        self._loud, self._ratio, self._count = loud, ratio, count
 
 
 def annotate(citations: Sequence[Citation], text: str) -> list[Citation]:
@@ -184,11 +211,14 @@ def annotate(citations: Sequence[Citation], text: str) -> list[Citation]:
     hold are looked for among its `_NEIGHBOURS` either side: linear in the document."""
     lines = text.splitlines()
     stretch = _Stretch(lines, sorted(c.line - 1 for c in citations if c.line))
-
     paragraph_of = stretch.paragraph
 
     out: list[Citation] = []
     for number, citation in enumerate(citations):
+        if (citation.line is not None and 1 <= citation.line <= len(lines) and stretch.quiet(citation.line - 1)
+                and not may_state_figures(citation.text)):
+            out.append(citation)  # as below, known without reading the sentence
+            continue
         found = context(citation, lines, paragraph_of)
         if found is None:
             out.extend(anchor_claims([citation]))
