@@ -119,8 +119,7 @@ class _Stretch:
     to `_STRETCH` lines, no further than the citations ahead can read; each citation then costs a
     few searches and one slice."""
 
-    __slots__ = ("_a", "_b", "_cited", "_count", "_down", "_joined", "_lines", "_loud", "_made", "_offsets",
-                 "_ratio", "_up")
+    __slots__ = ("_a", "_b", "_cited", "_count", "_down", "_joined", "_lines", "_loud", "_offsets", "_ratio", "_up")
 
     def __init__(self, lines: Sequence[str], cited: Sequence[int]) -> None:
         self._lines, self._cited = lines, cited  # the 0-based lines citations stand on, in order
@@ -131,7 +130,6 @@ class _Stretch:
         self._loud: list[int] = [0]
         self._ratio: list[int] = [0]
         self._count: list[int] = [0]
-        self._made: dict[int, str] = {}
 
     def _window(self, index: int) -> tuple[int, int]:
         """What `_bounds` gives for line `index`, found by searching the stretch's breaks."""
@@ -166,12 +164,6 @@ class _Stretch:
         loud, ratio, count = self._loud, self._ratio, self._count
         return loud[j] == loud[i] and (ratio[j] == ratio[i] or count[j] == count[i])
 
-    def _plain(self, i: int) -> str:
-        made = self._made.get(i)
-        if made is None:
-            made = self._made[i] = plain(self._lines[i])
-        return made
-
     def _make(self, low: int, high: int) -> None:
         """Lines `low`..`high` at least; ahead in the document, as far as the citations there read."""
         lines, n = self._lines, len(self._lines)
@@ -181,7 +173,7 @@ class _Stretch:
             at = bisect.bisect_right(self._cited, reach) - 1
             b = max(high, min(n - 1, reach, self._cited[at] + _REACH if at >= 0 else high))
         a = low
-        parts = [self._plain(i) for i in range(a, b + 1)]
+        parts = [plain(lines[i]) for i in range(a, b + 1)]
         offsets, at = [], 0
         loud, ratio, count = [0], [0], [0]
         for part in parts:
