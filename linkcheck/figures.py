@@ -79,15 +79,8 @@ _THOUSANDS = re.compile(r"\d,\d{3}")
 def may_state_figures(text: str) -> bool:
     """False when `text` cannot hold a marked amount: a cheap test before `find_figures`, which
     parses every number."""
-    text = unicodedata.normalize("NFKC", text)
-    if any(sign in text for sign in "%£$€"):
-        return True
-    folded = text.casefold()
-    words = set(_LETTERS.findall(folded))
-    # "percent" may be glued to its number word ("onepercent"), which find_figures reads as 1%.
-    if words & _MARK_WORDS or "percent" in folded or _THOUSANDS.search(text):
-        return True
-    return bool(words & _RATIO_WORDS) and (bool(words & _COUNT_WORDS) or any(c.isdigit() for c in text))
+    marked, ratio, count = figure_signals(text)
+    return marked or (ratio and count)
 
 
 def figure_signals(text: str) -> tuple[bool, bool, bool]:
@@ -97,6 +90,7 @@ def figure_signals(text: str) -> tuple[bool, bool, bool]:
     text = unicodedata.normalize("NFKC", text)
     folded = text.casefold()
     words = set(_LETTERS.findall(folded))
+    # "percent" may be glued to its number word ("onepercent"), which find_figures reads as 1%.
     marked = (any(sign in text for sign in "%£$€") or bool(words & _MARK_WORDS) or "percent" in folded
               or _THOUSANDS.search(text) is not None)
     return marked, bool(words & _RATIO_WORDS), bool(words & _COUNT_WORDS) or any(c.isdigit() for c in text)
