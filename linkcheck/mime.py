@@ -1,8 +1,6 @@
 """A body's media type as a browser takes it: the server's word, else WHATWG MIME sniffing."""
 from __future__ import annotations
 
-from xtractmime import extract_mime
-
 __all__ = ["effective_type", "needs_sniff"]
 
 # Types that say nothing about the body (WHATWG MIME Sniffing, "identifying an unknown type").
@@ -23,5 +21,7 @@ def effective_type(content_type: str, body: bytes | None) -> str:
     binary). A page served without a type is still a page: its fragments can be checked."""
     if body is None or not needs_sniff(content_type):
         return content_type
+    from xtractmime import extract_mime  # only for the rare body served without a type
+
     found = extract_mime(bytes(body[:_HEADER_BYTES]))
     return found.decode("ascii") if isinstance(found, bytes) else "application/octet-stream"

@@ -3,11 +3,10 @@ under a time and a size budget, so that no page can hold the crawl."""
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import atexit
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,8 @@ from . import content, evidence
 from .model import FetchOutcome, Target
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from .classify import Comparison
 
 __all__ = ["INLINE_BYTES", "Reader", "Reading", "Request", "read_page"]
@@ -156,10 +157,22 @@ class _Pool:
     def get(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
+                # Imported here: most runs read every page on the loop and never start a worker.
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
                 methods = multiprocessing.get_all_start_methods()
                 context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
                 self._executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_limit_worker)
+                atexit.register(self._forget)
             return self._executor
+
+    def _forget(self) -> None:
+        """At exit, let the executor go while the modules it needs still stand: imported on first
+        use, they are torn down before this one, and its last callback would find them gone."""
+        with self._lock:
+            self._executor = None
+        atexit.unregister(self._forget)
 
     def replace(self, executor: ProcessPoolExecutor) -> None:
         """Kill the workers of `executor` (one of them overran its budget); the next reading
@@ -198,7 +211,7 @@ class Reader:
                 executor = _POOL.get()
                 try:
                     future = executor.submit(read_page, request.for_worker())
-                except (BrokenProcessPool, RuntimeError):
+                except (BrokenExecutor, RuntimeError):
                     _POOL.replace(executor)
                     continue
                 try:
@@ -207,7 +220,7 @@ class Reader:
                     _POOL.replace(executor)
                     return Reading(unreadable=f"reading the page took longer than the budget of {self.seconds:g} s "
                                               "(read_timeout); not read")
-                except BrokenProcessPool:
+                except BrokenExecutor:  # the pool's BrokenProcessPool
                     _POOL.replace(executor)  # another reading overran, or a worker died: try in a new one
                 except MemoryError:
                     return Reading(unreadable="reading the page needed more memory than a reader may use; not read")

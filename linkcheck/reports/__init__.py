@@ -1,31 +1,40 @@
 """Report formats: a registry of renderers from a RunReport to text, and atomic writing."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import importlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ..files import write_atomic
 from ..model import RunReport, Verdict
-from . import html as html_format
 from . import json as json_format
-from . import junit as junit_format
-from . import markdown as markdown_format
-from . import sarif as sarif_format
-from . import text as text_format
 
 __all__ = ["FILENAMES", "FORMATS", "write_reports"]
 
 Renderer = Callable[[RunReport], str]
 
+
+class _Renderers(Mapping[str, Renderer]):
+    """Each format's `render`, its module imported when the format is first asked for: a run
+    that writes report.json alone never loads the HTML, JUnit and SARIF writers."""
+
+    _MODULES = ("html", "json", "junit", "markdown", "sarif", "text")
+
+    def __getitem__(self, name: str) -> Renderer:
+        if name not in self._MODULES:
+            raise KeyError(name)
+        renderer: Renderer = importlib.import_module(f"{__name__}.{name}").render
+        return renderer
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._MODULES)
+
+    def __len__(self) -> int:
+        return len(self._MODULES)
+
+
 # junit here uses the default --fail-on; write_reports(..., fail_on=) renders it with the run's own.
-FORMATS: dict[str, Renderer] = {
-    "html": html_format.render,
-    "json": json_format.render,
-    "junit": junit_format.render,
-    "markdown": markdown_format.render,
-    "sarif": sarif_format.render,
-    "text": text_format.render,
-}
+FORMATS: Mapping[str, Renderer] = _Renderers()
 # Formats written piece by piece, never held whole: a run's report is as long as its results.
 _STREAMED: dict[str, Callable[[RunReport], Iterable[str]]] = {"json": json_format.chunks}
 FILENAMES = {"html": "report.html", "json": "report.json", "junit": "junit.xml", "markdown": "report.md",
@@ -45,7 +54,9 @@ def write_reports(report: RunReport, directory: Path, formats: Iterable[str], *,
         if name in FORMATS:
             path = directory / FILENAMES[name]
             if name == "junit" and fail_on is not None:
-                write_atomic(path, junit_format.render(report, fail_on=fail_on))
+                from . import junit
+
+                write_atomic(path, junit.render(report, fail_on=fail_on))
             elif name in _STREAMED:
                 write_atomic(path, _STREAMED[name](report))
             else:
