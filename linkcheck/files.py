@@ -23,7 +23,7 @@ def _create(path: Path) -> tuple[int, Path]:
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
 
-def write_atomic(path: Path, data: str | bytes | Iterable[str]) -> Path:
+def write_atomic(path: Path, data: str | bytes | Iterable[str | bytes]) -> Path:
     """Write beside the target, fsync, and rename over it: a reader sees the old file or the new
     one, never half of each. Text is UTF-8 (lone surrogates from undecodable input go back as the
     bytes they came from), given whole or as pieces written as they come (a big report is never

@@ -262,6 +262,17 @@ def test_write_reports_writes_junit_with_the_runs_fail_on(tmp_path: Path) -> Non
     assert suite.get("failures") == "1" and suite.find("testcase/failure").get("type") == "error"
 
 
+def test_report_json_already_rendered_by_the_run_is_copied_not_rendered_again(tmp_path: Path) -> None:
+    report = make_report()
+    rendered = tmp_path / "last-report.json"
+    # Over the 1 MiB the copy reads at a time, and told apart from a fresh rendering by its padding.
+    rendered.write_bytes(report_json.render(report).encode() + b" " * (3 << 20))
+    write_reports(report, tmp_path / "out", [], rendered_json=rendered)
+    assert (tmp_path / "out" / "report.json").read_bytes() == rendered.read_bytes()
+    write_reports(report, tmp_path / "fresh", [])
+    assert (tmp_path / "fresh" / "report.json").read_text() == report_json.render(report)
+
+
 def test_registry_has_every_format() -> None:
     assert {"html", "junit", "sarif", "json", "markdown", "text"} <= FORMATS.keys() <= FILENAMES.keys()
     assert FILENAMES["sarif"] == "report.sarif" and FILENAMES["html"] == "report.html"

@@ -18,6 +18,7 @@ from ..redact import redact
 from ..reports import FORMATS, text, write_reports
 from ..reports.github import emit_github
 from ..reports.notes import stand_ins
+from ..store import last_report_path
 from . import main
 from .options import Progress, duration, echo, in_ci, load, split, state, verdicts
 
@@ -80,8 +81,9 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
         # thousands of objects alive until its report, which the default threshold would rescan
         # every 700 allocations. Restored after the run.
         gc.set_threshold(max(collector[0], _RUN_GC_THRESHOLD), *collector[1:])
+    kept = state(config, state_dir)
     try:
-        report = asyncio.run(run_check(config, list(paths), settings=settings, state_dir=state(config, state_dir),
+        report = asyncio.run(run_check(config, list(paths), settings=settings, state_dir=kept,
                                        archive=not no_archive, cache_ttl=cache_ttl, progress=progress,
                                        archived_copies=True, expect_history=expect_history))
     finally:
@@ -89,7 +91,7 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
         progress.close()
     default = PRE_PUBLICATION_FAIL_ON if pre_publication else settings.fail_on
     failing_verdicts = fail_on if fail_on is not None else frozenset(Verdict(v) for v in default)
-    written = write_reports(report, report_dir, chosen, fail_on=failing_verdicts)
+    written = write_reports(report, report_dir, chosen, fail_on=failing_verdicts, rendered_json=last_report_path(kept))
     emit_github(report, failing_verdicts)  # annotations and a job summary, only inside GitHub Actions
     if not quiet:
         echo(text.render(report), nl=False)

@@ -42,13 +42,15 @@ FILENAMES = {"html": "report.html", "json": "report.json", "junit": "junit.xml",
 
 
 def write_reports(report: RunReport, directory: Path, formats: Iterable[str], *,
-                  fail_on: frozenset[Verdict] | None = None) -> list[Path]:
+                  fail_on: frozenset[Verdict] | None = None, rendered_json: Path | None = None) -> list[Path]:
     """report.json always, plus each asked-for format that exists; returns the files written.
 
     A report of another format left in `directory` by an earlier run is removed: next to this run's
     files it would pass for this run's. Only the files named in FILENAMES are ever touched.
     `fail_on` is the run's --fail-on: junit.xml marks those verdicts as failures (default: the
-    contract's broken, changed, placeholder)."""
+    contract's broken, changed, placeholder). `rendered_json` is a file holding this same report
+    already rendered as JSON (the state dir's last-report.json, written by the run): report.json is
+    copied from it instead of being rendered twice."""
     written = []
     for name in dict.fromkeys(["json", *formats]):
         if name in FORMATS:
@@ -57,6 +59,9 @@ def write_reports(report: RunReport, directory: Path, formats: Iterable[str], *,
                 from . import junit
 
                 write_atomic(path, junit.render(report, fail_on=fail_on))
+            elif name == "json" and rendered_json is not None:
+                with rendered_json.open("rb") as rendered:
+                    write_atomic(path, iter(lambda: rendered.read(1 << 20), b""))
             elif name in _STREAMED:
                 write_atomic(path, _STREAMED[name](report))
             else:
