@@ -6,6 +6,7 @@ import asyncio
 import atexit
 import os
 import threading
+import time
 from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -26,6 +27,8 @@ INLINE_BYTES = 64 * 1024
 # What one worker may map: far above any page within the size budget, far below what a
 # runaway parser would take from the machine.
 _WORKER_MEMORY = 2 * 1024 ** 3
+# How often a worker looks whether the run that started it is still there.
+_WATCH_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +135,12 @@ def read_page(request: Request) -> Reading:
                    similarity=similarity, changes=changes, drift_unreadable=why)
 
 
-def _limit_worker() -> None:
-    """Cap a worker's address space: a bomb that slips past the size budget fails there."""
+def _start_worker(run_pid: int) -> None:
+    """Cap a worker's address space: a bomb that slips past the size budget fails there. And
+    leave with the run: killed outright (SIGKILL), it never tells its workers, which would wait on
+    their queue forever, and keep the forkserver that made them, idle but alive."""
+    if os.name == "posix":  # os.kill(pid, 0) only asks on POSIX; on Windows it would kill
+        threading.Thread(target=_leave_with, args=(run_pid,), daemon=True).start()
     try:
         import resource
 
@@ -143,6 +150,15 @@ def _limit_worker() -> None:
             resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     except (ImportError, ValueError, OSError):
         pass  # no such limit on this platform: the time budget still holds
+
+
+def _leave_with(run_pid: int) -> None:
+    while True:
+        time.sleep(_WATCH_SECONDS)
+        try:
+            os.kill(run_pid, 0)
+        except (ProcessLookupError, PermissionError):  # gone, or its number now another owner's
+            os._exit(0)
 
 
 class _Pool:
@@ -163,7 +179,8 @@ class _Pool:
 
                 methods = multiprocessing.get_all_start_methods()
                 context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_limit_worker)
+                self._executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
+                                                     initargs=(os.getpid(),))
                 atexit.register(self._forget)
             return self._executor
 
