@@ -119,14 +119,21 @@ def _record_id() -> str:
 
 
 def _http_block(protocol: str, status: str, headers: list[tuple[str, str]]) -> bytes:
-    """An HTTP head as warcio stores it: ASCII, or with non-ASCII values percent-encoded its way."""
+    """An HTTP head as warcio stores it: ASCII, or with non-ASCII values percent-encoded its way.
+    Where that fails (a value not ASCII before its first `;`, or holding bytes that are not UTF-8,
+    which aiohttp keeps as lone surrogates), the values are stored in the bytes they came in: a
+    server's stray byte must never stop a run from archiving."""
     text = f"{protocol} {status}\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers)
     try:
         return text.encode("ascii") + b"\r\n"
     except UnicodeEncodeError:
-        head = StatusAndHeaders(status, headers, protocol=protocol)
+        pass
+    head = StatusAndHeaders(status, headers, protocol=protocol)
+    try:
         head.compute_headers_buffer()
-        return bytes(head.headers_buff or b"")
+    except UnicodeError:
+        return text.encode("utf-8", errors="surrogateescape") + b"\r\n"
+    return bytes(head.headers_buff or b"")
 
 
 def _layout(kind: str, fields: Mapping[str, str], head: bytes, payload: bytes) -> bytes:

@@ -2,6 +2,7 @@
 compression bomb costs no more than the body cap."""
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import io
@@ -215,3 +216,34 @@ def test_archives_written_before_stay_readable(tmp_path: Path) -> None:
         assert (capture.url, capture.body, capture.date) == (f"https://old.example/{version}", PAGE,
                                                              "2024-05-01T10:00:00Z")
     assert [c.body for c in iter_records(path)] == [PAGE, PAGE]
+
+
+async def test_header_values_in_any_bytes_are_archived_as_sent_and_the_run_goes_on(tmp_path: Path) -> None:
+    """A header value with UTF-8 before its first `;`, and one with a byte that is no UTF-8 at all
+    (Latin-1, as old servers send): warcio's own percent-encoding fails on both, which stopped the
+    run. Each is stored in the bytes it came in, and warcio reads the record back."""
+    head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nX-Title: caf\xc3\xa9 report\r\n"
+            b"Content-Disposition: inline; filename=\"r\xe9sum\xe9.html\"\r\n")
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(PAGE) + PAGE)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/pilot"
+    doc = tmp_path / "submission.md"
+    doc.write_text(f"See [the pilot]({url}).\n", encoding="utf-8")
+    async with server:
+        report = await run_check(Config(documents=(doc,), settings=SETTINGS,
+                                        references=(Reference(id="pilot", url=url, quote=QUOTE),)),
+                                 settings=SETTINGS, state_dir=tmp_path / "state")
+    ((result,),) = [report.results]
+    assert (str(result.verdict), str(result.reason)) == ("ok", "ok") and result.snapshot is not None
+    stored = b"".join(gzip.decompress(p.read_bytes()) for p in (tmp_path / "state" / "archive").glob("*.warc.gz"))
+    assert b"\r\nX-Title: caf\xc3\xa9 report\r\n" in stored
+    assert b'\r\nContent-Disposition: inline; filename="r\xe9sum\xe9.html"\r\n' in stored
+    ((record, raw),) = _records(tmp_path / "state")[url]
+    assert raw == PAGE and record.http_headers.get_header("X-Title") == "café report"
+    assert read_capture(tmp_path / "state" / "archive", Path(result.snapshot.warc).name, result.snapshot.offset).body == PAGE
