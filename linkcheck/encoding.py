@@ -56,6 +56,8 @@ def lookup(label: str | bytes | None) -> str | None:
         return None
     if isinstance(label, bytes):
         label = label.decode("latin-1")
+    if not label.isascii():
+        return None  # every label is ASCII; a header's stray bytes (lone surrogates) would stop webencodings
     found = webencodings.lookup(label)
     return str(found.name) if found is not None else None
 

@@ -31,7 +31,7 @@ from .policy import AddressPolicy, Gate, ip_is_public
 from .resolver import PolicyResolver, PrivateAddressError
 from .retry import parse_retry_after, retry_delay
 from .times import utc_now
-from .urls import host_is_usable, normalise, split_fragment
+from .urls import from_header, host_is_usable, normalise, split_fragment
 
 __all__ = ["Clock", "Fetcher", "SystemClock", "USER_AGENT", "map_exception"]
 
@@ -265,9 +265,10 @@ class Fetcher:
             if location:
                 hops.append(Hop(current, answer.status))
                 try:
-                    current = split_fragment(normalise(urljoin(current, location.strip())))[0]
+                    current = split_fragment(normalise(urljoin(current, from_header(location.strip()))))[0]
                 except ValueError:
-                    return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.INVALID_URL, error_detail=location)
+                    return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.INVALID_URL,
+                                        error_detail=from_header(location))
                 if current in visited and visited[current] == len(chain):
                     return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.REDIRECT_LOOP,
                                         error_detail=f"back to {current}", final_url=current)

@@ -9,9 +9,9 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 from .model import Reason
 from .redact import REDACTED, has_secret, redact, shareable
 
-__all__ = ["REDACTED", "RESERVED_HOSTS", "RESERVED_SUFFIXES", "has_secret", "host_is_usable", "host_of", "is_mangled",
-           "is_odd_ipv4", "is_relative", "is_root_relative", "normalise", "odd_ipv4_detail", "placeholder_reason",
-           "redact", "shareable", "split_fragment", "without_userinfo"]
+__all__ = ["REDACTED", "RESERVED_HOSTS", "RESERVED_SUFFIXES", "from_header", "has_secret", "host_is_usable", "host_of",
+           "is_mangled", "is_odd_ipv4", "is_relative", "is_root_relative", "normalise", "odd_ipv4_detail",
+           "placeholder_reason", "redact", "shareable", "split_fragment", "without_userinfo"]
 
 # RFC 2606 / RFC 6761 names that can never be a published source.
 RESERVED_HOSTS = frozenset({"example.com", "example.org", "example.net", "localhost"})
@@ -141,6 +141,16 @@ def host_is_usable(host: str) -> bool:
             return False
         return True
     return bool(_HOST.fullmatch(host))
+
+
+def from_header(value: str) -> str:
+    """A URL from a header (Location) as browsers take it: every byte that is not ASCII
+    percent-encoded. aiohttp reads header bytes as UTF-8 and keeps those that are not as lone
+    surrogates, which nothing after could encode or store."""
+    if value.isascii():
+        return value
+    return "".join(c if c.isascii() else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogateescape"))
+                   for c in value)
 
 
 def split_fragment(url: str) -> tuple[str, str]:

@@ -7,8 +7,11 @@ import gzip
 import hashlib
 import io
 import re
+import sqlite3
 import tracemalloc
 import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import brotlicffi
@@ -218,24 +221,36 @@ def test_archives_written_before_stay_readable(tmp_path: Path) -> None:
     assert [c.body for c in iter_records(path)] == [PAGE, PAGE]
 
 
+@asynccontextmanager
+async def raw_server(answers: dict[str, bytes]) -> AsyncIterator[str]:
+    """A server that answers each path with the bytes given, exactly: aiohttp's own server would
+    not send header bytes that are not ASCII. Yields its base URL."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        path = (await reader.readuntil(b"\r\n\r\n")).split(b" ")[1].decode()
+        writer.write(answers.get(path, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    async with server:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+def _page(head: bytes) -> bytes:
+    return head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(PAGE) + PAGE
+
+
 async def test_header_values_in_any_bytes_are_archived_as_sent_and_the_run_goes_on(tmp_path: Path) -> None:
     """A header value with UTF-8 before its first `;`, and one with a byte that is no UTF-8 at all
     (Latin-1, as old servers send): warcio's own percent-encoding fails on both, which stopped the
     run. Each is stored in the bytes it came in, and warcio reads the record back."""
     head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nX-Title: caf\xc3\xa9 report\r\n"
             b"Content-Disposition: inline; filename=\"r\xe9sum\xe9.html\"\r\n")
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(PAGE) + PAGE)
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/pilot"
     doc = tmp_path / "submission.md"
-    doc.write_text(f"See [the pilot]({url}).\n", encoding="utf-8")
-    async with server:
+    async with raw_server({"/pilot": _page(head)}) as base:
+        url = f"{base}/pilot"
+        doc.write_text(f"See [the pilot]({url}).\n", encoding="utf-8")
         report = await run_check(Config(documents=(doc,), settings=SETTINGS,
                                         references=(Reference(id="pilot", url=url, quote=QUOTE),)),
                                  settings=SETTINGS, state_dir=tmp_path / "state")
@@ -247,3 +262,31 @@ async def test_header_values_in_any_bytes_are_archived_as_sent_and_the_run_goes_
     ((record, raw),) = _records(tmp_path / "state")[url]
     assert raw == PAGE and record.http_headers.get_header("X-Title") == "café report"
     assert read_capture(tmp_path / "state" / "archive", Path(result.snapshot.warc).name, result.snapshot.offset).body == PAGE
+
+
+async def test_stray_bytes_in_a_location_a_charset_or_a_reason_are_taken_as_browsers_take_them(
+        tmp_path: Path) -> None:
+    """Header bytes that are not UTF-8 once stopped the run (history could not store the redirect's
+    target; the charset lookup raised). A Location's bytes that are not ASCII are percent-encoded,
+    as browsers do; an unknown charset label is no label; the run is judged and written whole."""
+    ok = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+    answers = {
+        "/latin1": b"HTTP/1.1 301 Moved\r\nLocation: /caf\xe9\r\nContent-Length: 0\r\n\r\n",
+        "/utf8": b"HTTP/1.1 302 Found\r\nLocation: /caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n",
+        "/caf%E9": _page(ok), "/caf%C3%A9": _page(ok),
+        "/charset": _page(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=\xe9\xe9\r\n"),
+        "/reason": _page(b"HTTP/1.1 200 \xc3\x96K \xe9\r\nContent-Type: text/html\r\n"),
+        "/cookie": _page(ok + b"Set-Cookie: a=\xe9; Path=/\xe9\r\n"),
+    }
+    doc = tmp_path / "submission.md"
+    async with raw_server(answers) as base:
+        paths = ["latin1", "utf8", "charset", "reason", "cookie"]
+        doc.write_text("".join(f"See [{p}]({base}/{p}).\n" for p in paths), encoding="utf-8")
+        report = await run_check(Config(documents=(doc,), settings=SETTINGS), settings=SETTINGS,
+                                 state_dir=tmp_path / "state")
+    got = {r.url.removeprefix(base + "/"): (str(r.verdict), r.final_url) for r in report.results}
+    assert got == {"latin1": ("redirected", f"{base}/caf%E9"), "utf8": ("ok", f"{base}/caf%C3%A9"),
+                   "charset": ("ok", f"{base}/charset"), "reason": ("ok", f"{base}/reason"),
+                   "cookie": ("ok", f"{base}/cookie")}
+    with sqlite3.connect(tmp_path / "state" / "history.sqlite") as conn:
+        assert conn.execute("SELECT count(*) FROM results").fetchone() == (5,)
