@@ -144,13 +144,13 @@ def host_is_usable(host: str) -> bool:
 
 
 def from_header(value: str) -> str:
-    """A URL from a header (Location) as browsers take it: every byte that is not ASCII
-    percent-encoded. aiohttp reads header bytes as UTF-8 and keeps those that are not as lone
-    surrogates, which nothing after could encode or store."""
+    """A URL from a header (Location) as browsers take it. aiohttp reads header bytes as UTF-8 and
+    keeps each byte that is not as a lone surrogate (U+DC80 to U+DCFF), which nothing after could
+    encode or store: those bytes are percent-encoded. Text that was UTF-8 stays text, for the URL's
+    own encoding (IDNA in the host, percent-encoded UTF-8 elsewhere)."""
     if value.isascii():
         return value
-    return "".join(c if c.isascii() else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogateescape"))
-                   for c in value)
+    return "".join(f"%{ord(c) - 0xDC00:02X}" if "\udc80" <= c <= "\udcff" else c for c in value)
 
 
 def split_fragment(url: str) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from linkcheck.config import Config, Settings
 from linkcheck.fetch import Fetcher
 from linkcheck.model import Reference, Result
 from linkcheck.pipeline import run_check
+from linkcheck.resolver import StaticResolver
 from tests.server import serving
 
 SETTINGS = Settings(timeout=5.0, retries=0, allow_private=True)
@@ -273,6 +274,8 @@ async def test_stray_bytes_in_a_location_a_charset_or_a_reason_are_taken_as_brow
     answers = {
         "/latin1": b"HTTP/1.1 301 Moved\r\nLocation: /caf\xe9\r\nContent-Length: 0\r\n\r\n",
         "/utf8": b"HTTP/1.1 302 Found\r\nLocation: /caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n",
+        "/host": b"HTTP/1.1 302 Found\r\nLocation: http://caf\xc3\xa9.site:%d/on-idna\r\nContent-Length: 0\r\n\r\n",
+        "/on-idna": _page(ok),
         "/caf%E9": _page(ok), "/caf%C3%A9": _page(ok),
         "/charset": _page(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=\xe9\xe9\r\n"),
         "/reason": _page(b"HTTP/1.1 200 \xc3\x96K \xe9\r\nContent-Type: text/html\r\n"),
@@ -280,13 +283,16 @@ async def test_stray_bytes_in_a_location_a_charset_or_a_reason_are_taken_as_brow
     }
     doc = tmp_path / "submission.md"
     async with raw_server(answers) as base:
-        paths = ["latin1", "utf8", "charset", "reason", "cookie"]
+        port = int(base.rpartition(":")[2])
+        answers["/host"] %= port
+        paths = ["latin1", "utf8", "host", "charset", "reason", "cookie"]
         doc.write_text("".join(f"See [{p}]({base}/{p}).\n" for p in paths), encoding="utf-8")
         report = await run_check(Config(documents=(doc,), settings=SETTINGS), settings=SETTINGS,
-                                 state_dir=tmp_path / "state")
+                                 state_dir=tmp_path / "state", resolver=StaticResolver({"xn--caf-dma.site": "127.0.0.1"}))
     got = {r.url.removeprefix(base + "/"): (str(r.verdict), r.final_url) for r in report.results}
     assert got == {"latin1": ("redirected", f"{base}/caf%E9"), "utf8": ("ok", f"{base}/caf%C3%A9"),
+                   "host": ("ok", f"http://xn--caf-dma.site:{port}/on-idna"),  # IDNA, as a browser names it
                    "charset": ("ok", f"{base}/charset"), "reason": ("ok", f"{base}/reason"),
                    "cookie": ("ok", f"{base}/cookie")}
     with sqlite3.connect(tmp_path / "state" / "history.sqlite") as conn:
-        assert conn.execute("SELECT count(*) FROM results").fetchone() == (5,)
+        assert conn.execute("SELECT count(*) FROM results").fetchone() == (6,)
