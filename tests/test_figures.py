@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from linkcheck.extract import extract_file
+from linkcheck.extract.context import _SPAN
 from linkcheck.figures import (
     Figure,
     claims_of,
@@ -143,3 +146,23 @@ def test_the_signals_say_what_the_cheap_test_says_of_text_and_of_its_lines_joine
 def test_a_sentence_of_bare_numbers_states_no_claim() -> None:
     assert not may_state_figures("reference 12 reference 13 reference 14")
     assert claims_of("", "reference 12 reference 13 reference 14") == ()
+
+
+
+@pytest.mark.parametrize("tail", ["10 millionaires", "300 thousandths"])
+def test_a_sentence_cut_at_its_reach_never_cuts_a_word_into_a_figure(tail: str, tmp_path: Path) -> None:
+    """A sentence is read at most `_SPAN` characters past its anchor; where that reach ends inside a
+    word, the word is left out whole: "10 millionaires" cut after "million" would be a claim of ten
+    million, and "300 thousandths" one of 300,000."""
+    number, word = tail.split()
+    scale = word.removesuffix("aires").removesuffix("ths")  # the figure the cut would leave
+    anchored = len("See the survey")  # where the anchor ends in the line as plain text
+    # Not ASCII, so the line is read word by word rather than passed over as holding no figure.
+    filler = "é" + "x" * (_SPAN - 4 - len(number) - len(scale)) + " "
+    line = f"See [the survey](https://survey.example.org/) {filler}{tail} were counted."
+    plain = "See the survey " + filler + tail
+    assert plain[:anchored + _SPAN].endswith(f" {number} {scale}")  # the reach ends mid-word
+    doc = tmp_path / "doc.md"
+    doc.write_text(line + "\n", encoding="utf-8")
+    ((citation,),) = [extract_file(doc)]
+    assert citation.claims == ()

@@ -94,11 +94,24 @@ def context(citation: Citation, lines: Sequence[str],
         paragraph_of = lambda _: whole  # noqa: E731 - one citation, one paragraph
     paragraph, offset, line_end, folded = paragraph_of(index)
     start, end = _locate(paragraph, citation.text, offset, folded)
-    cut = max(0, start - _SPAN)
-    sentence = sentence_around(paragraph[cut:end + _SPAN], start - cut, end - cut)
+    cut, reach = _whole_words(paragraph, max(0, start - _SPAN), end + _SPAN, start, end)
+    sentence = sentence_around(paragraph[cut:reach], start - cut, end - cut)
     own_start = max(offset, cut)
-    own = paragraph[own_start:min(line_end, end + _SPAN)]  # the line's own text, within the same reach
+    own = paragraph[own_start:min(line_end, reach)]  # the line's own text, within the same reach
     return own, sentence, max(0, start - own_start)
+
+
+def _whole_words(text: str, low: int, high: int, start: int, end: int) -> tuple[int, int]:
+    """`text[low:high]` narrowed to whole words, never past the anchor's [start, end): a reach that
+    ends inside a word leaves the word out, since "10 millionaires" cut after "million" states ten
+    million. Plain text has single spaces between its words."""
+    if 0 < low < len(text) and text[low - 1] != " " and text[low] != " ":
+        space = text.find(" ", low, start)
+        low = space + 1 if space >= 0 else start
+    if 0 < high < len(text) and text[high - 1] != " " and text[high] != " ":
+        space = text.rfind(" ", end, high)
+        high = space if space >= 0 else end
+    return low, high
 
 
 def _anchor(citation: Citation) -> str:
