@@ -68,11 +68,27 @@ def _host(parts: SplitResult) -> str:
     return host
 
 
+# A network URL already in the form `normalise` gives: lower-case scheme and ASCII host, no user
+# info, a port in digits, a path, and nothing escaped or to escape (`_PLAIN`); an empty query or
+# fragment would be dropped. Nearly every cited URL: it is returned as it is, unparsed.
+_NORMAL = re.compile(r"(?P<scheme>https?|ftp)://(?P<host>[a-z0-9._-]+)(?::(?P<port>[1-9][0-9]{0,4}))?"
+                     r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?]+)?"
+                     r"(?:#[A-Za-z0-9\-._~!$&'()*+,;=:@/?]+)?")
+
+
 def normalise(url: str) -> str:
     """The identity of a URL: scheme and host lower-cased, default port dropped, one
     percent-encoding, an empty path made "/". Anything that is not a network URL is returned
     with surrounding space stripped, so that it still groups with its own spelling."""
-    url = url.strip()
+    normal = _NORMAL.fullmatch(url)
+    if normal is not None:
+        port = normal["port"]
+        if port is None or (int(port) <= 65535 and int(port) != _DEFAULT_PORTS[normal["scheme"]]):
+            return url
+    return _normalised(url.strip())
+
+
+def _normalised(url: str) -> str:
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -202,6 +218,9 @@ def placeholder_reason(raw: str) -> Reason | None:
 
     Placeholders are what authors leave while drafting: `#`, nothing, `javascript:`,
     `about:blank`, reserved example hosts. Invalid URLs are ones no client could follow."""
+    normal = _NORMAL.fullmatch(raw)
+    if normal is not None and normal["scheme"] != "ftp" and int(normal["port"] or 0) <= 65535:
+        return _host_reason(normal["host"])  # what the parse below finds of such a URL, unparsed
     url = raw.strip()
     lowered = url.lower()
     if url in ("", "#", "#!", "#0") or lowered.startswith(("javascript:", "about:blank")):
@@ -222,12 +241,16 @@ def placeholder_reason(raw: str) -> Reason | None:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         return Reason.INVALID_URL
-    if parts.scheme.lower() in ("http", "https"):
-        host = parts.hostname
-        if not host or not host_is_usable(host):
-            return Reason.INVALID_URL
-        if _is_reserved_host(host):
-            return Reason.PLACEHOLDER
-        if is_odd_ipv4(host):
-            return Reason.INVALID_URL
+    return _host_reason(parts.hostname) if parts.scheme.lower() in ("http", "https") else None
+
+
+@functools.lru_cache(maxsize=4096)  # a run's URLs share a few hosts
+def _host_reason(host: str | None) -> Reason | None:
+    """What `placeholder_reason` says of a web URL with this host."""
+    if not host or not host_is_usable(host):
+        return Reason.INVALID_URL
+    if _is_reserved_host(host):
+        return Reason.PLACEHOLDER
+    if is_odd_ipv4(host):
+        return Reason.INVALID_URL
     return None

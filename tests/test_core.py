@@ -8,7 +8,7 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from linkcheck import classify as cl
@@ -34,7 +34,7 @@ from linkcheck.model import (
 )
 from linkcheck.policy import Gate, ip_is_public
 from linkcheck.retry import backoff, parse_retry_after, retry_delay
-from linkcheck.urls import normalise, placeholder_reason
+from linkcheck.urls import _normalised, normalise, placeholder_reason
 
 P = pytest.param
 
@@ -109,6 +109,40 @@ def test_normalise_is_idempotent(url: str) -> None:
     once = normalise(url)
     assert normalise(once) == once
     assert once.startswith(("http://", "https://"))
+
+
+@st.composite
+def cited_urls(draw: st.DrawFn) -> str:
+    """URLs as cited: mostly already normal, with each way of not quite being so."""
+    scheme = draw(st.sampled_from(["http", "https", "ftp", "HTTP"]))
+    host = draw(st.one_of(_host, _label.map(str.lower), st.sampled_from(["a.org", "a_b-c.org", ".org", "a..b"])))
+    port = draw(st.sampled_from(["", ":80", ":443", ":21", ":8080", ":0", ":080", ":65535", ":65536", ":99999", ":"]))
+    path = draw(st.one_of(st.sampled_from(["", "/", "//x", "/doc/1", "/a:b@c/d;e"]),
+                          st.lists(_segment, max_size=3).map(lambda parts: "/" + "/".join(parts))))
+    query = draw(st.sampled_from(["", "?", "?a=1", "?a=%41", "?é"]))
+    frag = draw(st.sampled_from(["", "#", "#top", "#:~:text=a-,b,-c", "#%7E"]))
+    space = draw(st.sampled_from(["", " ", "\t"]))
+    return f"{space}{scheme}://{host}{port}{path}{query}{frag}{space}"
+
+
+@settings(max_examples=500, deadline=None)
+@given(cited_urls())
+@example("http://a.org/x?")
+@example("http://a.org/x#")
+@example("http://a.org:80/x")
+@example("https://a.org:443/")
+@example("http://a.org:080/")
+@example("http://a.org:65536/")
+@example(" http://a.org/x")
+@example("http://A.org/x")
+@example("http://example.org/x")
+@example("http://0x7f.1/x")
+@example("https://a.org:70000/")
+def test_a_normal_url_is_taken_as_it_is_and_the_rest_parsed(url: str) -> None:
+    """The shortcuts for URLs already normal give what the whole parse gives, for every URL (a
+    space before it makes the parse run)."""
+    assert normalise(url) == _normalised(url.strip())
+    assert placeholder_reason(url) == placeholder_reason(f" {url}")
 
 
 def test_normalise_idempotent_with_stray_percent_before_escape() -> None:
