@@ -74,6 +74,8 @@ _RATIO_WORDS = frozenset({"in", "out"})
 _COUNT_WORDS = frozenset(set(_WORDS) | {"a", "an"})
 _LETTERS = re.compile(r"[^\W\d_]+")
 _THOUSANDS = re.compile(r"\d,\d{3}")
+_SIGN = re.compile("[%£$€]")
+_ASCII_DIGIT = re.compile("[0-9]")
 
 
 def may_state_figures(text: str) -> bool:
@@ -87,13 +89,18 @@ def figure_signals(text: str) -> tuple[bool, bool, bool]:
     """What `may_state_figures` looks for, all of it: (a mark only an amount has, a ratio word, a
     count word or a digit). `text` may state a figure when it has a mark, or a ratio word and a
     count. Texts of ASCII alone joined by spaces have the signals of each, or-ed."""
-    text = unicodedata.normalize("NFKC", text)
-    folded = text.casefold()
+    if text.isascii():  # most text: already NFKC, and a digit is one of 0-9
+        folded = text.lower()
+        digit = _ASCII_DIGIT.search(text) is not None
+    else:
+        text = unicodedata.normalize("NFKC", text)
+        folded = text.casefold()
+        digit = any(c.isdigit() for c in text)
     words = set(_LETTERS.findall(folded))
     # "percent" may be glued to its number word ("onepercent"), which find_figures reads as 1%.
-    marked = (any(sign in text for sign in "%£$€") or bool(words & _MARK_WORDS) or "percent" in folded
+    marked = (_SIGN.search(text) is not None or not words.isdisjoint(_MARK_WORDS) or "percent" in folded
               or _THOUSANDS.search(text) is not None)
-    return marked, bool(words & _RATIO_WORDS), bool(words & _COUNT_WORDS) or any(c.isdigit() for c in text)
+    return marked, not words.isdisjoint(_RATIO_WORDS), digit or not words.isdisjoint(_COUNT_WORDS)
 
 
 @dataclass(frozen=True, slots=True)
