@@ -11,7 +11,7 @@ from typing import Protocol
 
 import brotlicffi
 
-__all__ = ["ACCEPT_ENCODING", "Decoder", "decode", "decoder_for"]
+__all__ = ["ACCEPT_ENCODING", "Decoder", "decode", "decoder_for", "undecoded"]
 
 # What we ask servers for: codings we decode and web archive players replay (never zstd).
 ACCEPT_ENCODING = "gzip, deflate, br"
@@ -80,6 +80,22 @@ _CODINGS: dict[str, Callable[[], _Inflater]] = {
     "gzip": lambda: _Zlib(True), "x-gzip": lambda: _Zlib(True), "deflate": lambda: _Zlib(False), "br": _Brotli}
 
 
+class _Chain:
+    """Codings applied one after another (`Content-Encoding: deflate, gzip`), removed last first:
+    what the outer one gives is fed to the inner one, at most `room` bytes at a time."""
+
+    def __init__(self, outer: _Inflater, inner: _Inflater) -> None:
+        self._outer, self._inner = outer, inner
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        while True:
+            middle = self._outer.feed(data, room)
+            data = b""
+            out = self._inner.feed(middle, room)
+            if out or not middle:
+                return out
+
+
 class Decoder:
     """Decodes one body piece by piece, never past `limit` bytes in all; `full` once it is met."""
 
@@ -106,10 +122,25 @@ class Decoder:
 
 
 def decoder_for(content_encoding: str | None, limit: int) -> Decoder | None:
-    """A decoder for the one coding named, or None: no coding, identity, or one we do not know
-    (its bytes are then read as they are, as any client would)."""
-    make = _CODINGS.get((content_encoding or "").strip().lower())
-    return Decoder(make(), limit) if make is not None else None
+    """A decoder for the codings named, in the order they were applied, or None: no coding,
+    identity, or one we do not know (its bytes are then read as they are, as any client would)."""
+    inflater: _Inflater | None = None
+    for name in (content_encoding or "").lower().split(","):
+        name = name.strip()
+        if name in ("", "identity"):
+            continue
+        make = _CODINGS.get(name)
+        if make is None:
+            return None
+        # The first applied is removed last: each later one wraps the ones before.
+        inflater = make() if inflater is None else _Chain(make(), inflater)
+    return Decoder(inflater, limit) if inflater is not None else None
+
+
+def undecoded(content_encoding: str | None) -> bool:
+    """The body is in a coding left on it (zstd, compress...): its bytes are not its text."""
+    named = any(name.strip() not in ("", "identity") for name in (content_encoding or "").lower().split(","))
+    return named and decoder_for(content_encoding, 1) is None
 
 
 def decode(body: bytes, content_encoding: str | None, limit: int) -> tuple[bytes, bool]:

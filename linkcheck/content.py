@@ -12,6 +12,7 @@ from typing import Any
 import lxml.etree
 import lxml.html
 
+from linkcheck.coding import undecoded
 from linkcheck.encoding import charset_param, decode_html, decode_text
 from linkcheck.extract.html import parse_html
 
@@ -147,9 +148,12 @@ def pdf_pages(body: bytes) -> int | None:
         return None
 
 
-def why_unreadable(body: bytes, content_type: str, *, truncated: bool = False) -> str:
+def why_unreadable(body: bytes, content_type: str, *, truncated: bool = False, coding: str = "") -> str:
     """Why the text of a body cannot be read in full, "" when it can. Asked only when a check
-    did not find what it looked for: then "not there" and "could not look" must differ."""
+    did not find what it looked for: then "not there" and "could not look" must differ.
+    `coding`: the answer's Content-Encoding."""
+    if undecoded(coding):
+        return f"the body is sent in a content coding this checker does not decode ({coding.strip()})"
     if truncated:
         return f"the body was cut at the size cap ({len(body):,} bytes) and the rest was not read"
     kind, charset = _kind(body, content_type)

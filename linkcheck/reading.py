@@ -62,12 +62,15 @@ class Request:
         return len(self.body) + len(self.baseline_body or b"")
 
     def for_worker(self) -> Request:
-        """What a worker needs of the request, and no more (it is pickled both ways): no headers,
-        not the body as sent (it reads the decoded one), and of each target its references, claims
-        and fragment, not its citations."""
+        """What a worker needs of the request, and no more (it is pickled both ways): of the headers
+        only a Content-Encoding (a coding left on the body makes it unreadable), not the body as
+        sent (it reads the decoded one), and of each target its references, claims and fragment,
+        not its citations."""
         outcome = self.outcome
         if outcome is not None and (outcome.headers or outcome.request_headers or outcome.wire_body is not None):
-            outcome = replace(outcome, headers=(), request_headers=(), wire_body=None)
+            coding = outcome.header("Content-Encoding")
+            outcome = replace(outcome, headers=(("Content-Encoding", coding),) if coding else (), request_headers=(),
+                              wire_body=None)
         targets = tuple(replace(t, citations=()) if t.citations else t for t in self.targets)
         return replace(self, outcome=outcome, targets=targets)
 
@@ -130,7 +133,8 @@ def read_page(request: Request) -> Reading:
     why = None
     if similarity < request.threshold:
         changes = content.word_diff(before, after)
-        why = content.why_unreadable(outcome.body, outcome.content_type, truncated=outcome.body_truncated) or None
+        why = content.why_unreadable(outcome.body, outcome.content_type, truncated=outcome.body_truncated,
+                                    coding=outcome.header("Content-Encoding") or "") or None
     return Reading(page=page, comparisons=comparisons, pdf_names=names, text=after, baseline_text=before,
                    similarity=similarity, changes=changes, drift_unreadable=why)
 

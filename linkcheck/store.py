@@ -364,7 +364,8 @@ def quote_comparison(target: Target, outcome: FetchOutcome) -> Comparison | None
     # A page past the end of a cut PDF may be in the part not read.
     doubt = wants_page and (pages is None or (outcome.body_truncated and (fragment.page or 0) > pages))
     if found is False or missing or doubt or absent:
-        unreadable = content.why_unreadable(body, outcome.content_type, truncated=outcome.body_truncated) or (
+        unreadable = content.why_unreadable(body, outcome.content_type, truncated=outcome.body_truncated,
+                                            coding=outcome.header("Content-Encoding") or "") or (
             "the PDF's pages could not be counted" if wants_page and pages is None else None)
     gone_text = quote if found is False else missing[0] if missing else None
     then_now = thennow.for_quote(gone_text, text) if gone_text and not unreadable else None

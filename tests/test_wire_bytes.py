@@ -21,6 +21,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from linkcheck.archive import iter_records, payload_digest, read_capture
+from linkcheck.coding import decode
 from linkcheck.config import Config, Settings
 from linkcheck.fetch import Fetcher
 from linkcheck.model import Reference, Result
@@ -296,3 +297,41 @@ async def test_stray_bytes_in_a_location_a_charset_or_a_reason_are_taken_as_brow
                    "cookie": ("ok", f"{base}/cookie")}
     with sqlite3.connect(tmp_path / "state" / "history.sqlite") as conn:
         assert conn.execute("SELECT count(*) FROM results").fetchone() == (6,)
+
+
+async def test_codings_applied_one_after_another_are_removed_and_an_unknown_one_is_unreadable(
+        tmp_path: Path) -> None:
+    """`Content-Encoding: deflate, gzip` names codings in the order applied: both come off, last
+    first, and the quote is found; the bytes as sent are archived. A coding this checker does not
+    decode (zstd) leaves bytes that are not the page's text: `error/unreadable`, never `changed`."""
+    sent = {"/deflate-gzip": gzip.compress(zlib.compress(PAGE)), "/gzip-br": brotlicffi.compress(gzip.compress(PAGE)),
+            "/zstd": b"\x28\xb5\x2f\xfd" + bytes(range(64))}
+    codings = {"/deflate-gzip": b"deflate, gzip", "/gzip-br": b"gzip, br", "/zstd": b"zstd"}
+    answers = {path: b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: " + codings[path] + b"\r\n"
+               + b"Content-Length: %d\r\n\r\n" % len(body) + body for path, body in sent.items()}
+    doc = tmp_path / "submission.md"
+    async with raw_server(answers) as base:
+        doc.write_text("".join(f"See [{p}]({base}{p}).\n" for p in sent), encoding="utf-8")
+        refs = tuple(Reference(id=p.strip("/"), url=f"{base}{p}", quote=QUOTE) for p in sent)
+        report = await run_check(Config(documents=(doc,), settings=SETTINGS, references=refs), settings=SETTINGS,
+                                 state_dir=tmp_path / "state")
+    got = {r.url.removeprefix(base): (str(r.verdict), str(r.reason)) for r in report.results}
+    assert got == {"/deflate-gzip": ("ok", "ok"), "/gzip-br": ("ok", "ok"), "/zstd": ("error", "unreadable")}
+    (zstd,) = [r for r in report.results if r.url.endswith("/zstd")]
+    assert "content coding this checker does not decode (zstd)" in zstd.detail
+    records = _records(tmp_path / "state")
+    for path in ("/deflate-gzip", "/gzip-br"):
+        ((record, raw),) = records[f"{base}{path}"]
+        assert raw == sent[path] and record.http_headers.get_header("Content-Encoding") == codings[path].decode()
+
+
+def test_codings_one_after_another_inflate_no_further_than_the_cap() -> None:
+    """A bomb wrapped twice costs what a bomb wrapped once does: each layer gives at most the room left."""
+    bomb = gzip.compress(zlib.compress(b"0" * (64 << 20)))
+    tracemalloc.start()
+    try:
+        body, cut = decode(bomb, "deflate, gzip", 1 << 20)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (len(body), cut) == (1 << 20, True) and peak < 8 << 20
