@@ -11,7 +11,7 @@ from typing import Protocol
 
 import brotlicffi
 
-__all__ = ["ACCEPT_ENCODING", "Decoder", "decode", "decoder_for", "undecoded"]
+__all__ = ["ACCEPT_ENCODING", "Decoder", "decode", "decoder_for", "left_on"]
 
 # What we ask servers for: codings we decode and web archive players replay (never zstd).
 ACCEPT_ENCODING = "gzip, deflate, br"
@@ -137,10 +137,12 @@ def decoder_for(content_encoding: str | None, limit: int) -> Decoder | None:
     return Decoder(inflater, limit) if inflater is not None else None
 
 
-def undecoded(content_encoding: str | None) -> bool:
-    """The body is in a coding left on it (zstd, compress...): its bytes are not its text."""
+def left_on(content_encoding: str | None) -> str:
+    """Why a body's bytes are not its text: a coding left on it (zstd, compress...); "" when none is."""
     named = any(name.strip() not in ("", "identity") for name in (content_encoding or "").lower().split(","))
-    return named and decoder_for(content_encoding, 1) is None
+    if not named or decoder_for(content_encoding, 1) is not None:
+        return ""
+    return f"the body is sent in a content coding this checker does not decode ({(content_encoding or '').strip()})"
 
 
 def decode(body: bytes, content_encoding: str | None, limit: int) -> tuple[bytes, bool]:

@@ -12,7 +12,7 @@ from typing import Any
 import lxml.etree
 import lxml.html
 
-from linkcheck.coding import undecoded
+from linkcheck.coding import left_on
 from linkcheck.encoding import charset_param, decode_html, decode_text
 from linkcheck.extract.html import parse_html
 
@@ -152,8 +152,9 @@ def why_unreadable(body: bytes, content_type: str, *, truncated: bool = False, c
     """Why the text of a body cannot be read in full, "" when it can. Asked only when a check
     did not find what it looked for: then "not there" and "could not look" must differ.
     `coding`: the answer's Content-Encoding."""
-    if undecoded(coding):
-        return f"the body is sent in a content coding this checker does not decode ({coding.strip()})"
+    coded = left_on(coding)
+    if coded:
+        return coded
     if truncated:
         return f"the body was cut at the size cap ({len(body):,} bytes) and the rest was not read"
     kind, charset = _kind(body, content_type)

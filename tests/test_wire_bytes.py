@@ -303,22 +303,26 @@ async def test_codings_applied_one_after_another_are_removed_and_an_unknown_one_
         tmp_path: Path) -> None:
     """`Content-Encoding: deflate, gzip` names codings in the order applied: both come off, last
     first, and the quote is found; the bytes as sent are archived. A coding this checker does not
-    decode (zstd) leaves bytes that are not the page's text: `error/unreadable`, never `changed`."""
+    decode (zstd) leaves bytes that are not the page's text: `error/unreadable`, never `changed`
+    for its quote nor `broken` for its fragment."""
     sent = {"/deflate-gzip": gzip.compress(zlib.compress(PAGE)), "/gzip-br": brotlicffi.compress(gzip.compress(PAGE)),
             "/zstd": b"\x28\xb5\x2f\xfd" + bytes(range(64))}
     codings = {"/deflate-gzip": b"deflate, gzip", "/gzip-br": b"gzip, br", "/zstd": b"zstd"}
     answers = {path: b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: " + codings[path] + b"\r\n"
                + b"Content-Length: %d\r\n\r\n" % len(body) + body for path, body in sent.items()}
+    answers["/zstd-id"] = answers["/zstd"]
     doc = tmp_path / "submission.md"
     async with raw_server(answers) as base:
-        doc.write_text("".join(f"See [{p}]({base}{p}).\n" for p in sent), encoding="utf-8")
+        doc.write_text("".join(f"See [{p}]({base}{p}).\n" for p in sent) + f"See [the table]({base}/zstd-id#results).\n",
+                       encoding="utf-8")
         refs = tuple(Reference(id=p.strip("/"), url=f"{base}{p}", quote=QUOTE) for p in sent)
         report = await run_check(Config(documents=(doc,), settings=SETTINGS, references=refs), settings=SETTINGS,
                                  state_dir=tmp_path / "state")
     got = {r.url.removeprefix(base): (str(r.verdict), str(r.reason)) for r in report.results}
-    assert got == {"/deflate-gzip": ("ok", "ok"), "/gzip-br": ("ok", "ok"), "/zstd": ("error", "unreadable")}
-    (zstd,) = [r for r in report.results if r.url.endswith("/zstd")]
-    assert "content coding this checker does not decode (zstd)" in zstd.detail
+    assert got == {"/deflate-gzip": ("ok", "ok"), "/gzip-br": ("ok", "ok"), "/zstd": ("error", "unreadable"),
+                   "/zstd-id#results": ("error", "unreadable")}  # no element looked for, none said missing
+    for zstd in (r for r in report.results if "/zstd" in r.url):
+        assert "content coding this checker does not decode (zstd)" in zstd.detail
     records = _records(tmp_path / "state")
     for path in ("/deflate-gzip", "/gzip-br"):
         ((record, raw),) = records[f"{base}{path}"]

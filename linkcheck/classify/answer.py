@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from .. import doi, evidence, fragments
+from ..coding import left_on
 from ..figures import Figure
 from ..model import FetchOutcome, Target
 from ..thennow import ThenAndNow
@@ -208,6 +209,9 @@ def _arrived(target: Target, outcome: FetchOutcome, note: str = "") -> Judgement
 def _fragment(outcome: FetchOutcome, page: evidence.Page | None, fragment: str,
               reading: Reading | None) -> Judgement | None:
     """An element fragment is found, missing, or could not be looked for: never `ok` unseen."""
+    coded = left_on(outcome.header("Content-Encoding"))
+    if coded:  # the bytes parsed were not the page's: what they lack says nothing
+        return judgement(Answer.FRAGMENT_UNREAD, fragment=fragment, why=coded)
     if page is not None:
         if evidence.fragment_present(page, fragment):
             return None
