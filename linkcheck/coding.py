@@ -124,25 +124,26 @@ class Decoder:
 def decoder_for(content_encoding: str | None, limit: int) -> Decoder | None:
     """A decoder for the codings named, in the order they were applied, or None: no coding,
     identity, or one we do not know (its bytes are then read as they are, as any client would)."""
-    inflater: _Inflater | None = None
-    for name in (content_encoding or "").lower().split(","):
-        name = name.strip()
-        if name in ("", "identity"):
-            continue
-        make = _CODINGS.get(name)
-        if make is None:
-            return None
-        # The first applied is removed last: each later one wraps the ones before.
-        inflater = make() if inflater is None else _Chain(make(), inflater)
-    return Decoder(inflater, limit) if inflater is not None else None
+    names = _named(content_encoding)
+    if not names or any(name not in _CODINGS for name in names):
+        return None
+    inflater = _CODINGS[names[0]]()
+    for name in names[1:]:  # the first applied is removed last: each later one wraps the ones before
+        inflater = _Chain(_CODINGS[name](), inflater)
+    return Decoder(inflater, limit)
 
 
 def left_on(content_encoding: str | None) -> str:
     """Why a body's bytes are not its text: a coding left on it (zstd, compress...); "" when none is."""
-    named = any(name.strip() not in ("", "identity") for name in (content_encoding or "").lower().split(","))
-    if not named or decoder_for(content_encoding, 1) is not None:
+    if all(name in _CODINGS for name in _named(content_encoding)):
         return ""
     return f"the body is sent in a content coding this checker does not decode ({(content_encoding or '').strip()})"
+
+
+def _named(content_encoding: str | None) -> list[str]:
+    """The codings a Content-Encoding names, in the order applied; identity is none."""
+    names = (name.strip() for name in (content_encoding or "").lower().split(","))
+    return [name for name in names if name not in ("", "identity")]
 
 
 def decode(body: bytes, content_encoding: str | None, limit: int) -> tuple[bytes, bool]:

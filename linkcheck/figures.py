@@ -9,8 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 __all__ = ["Figure", "claims_of", "figure_signals", "find_figures", "may_state_figures", "normalised", "present",
-           "same_amount",
-           "stand_in"]
+           "same_amount", "stand_in"]
 
 _SCALES = {
     "thousand": 10**3, "k": 10**3,

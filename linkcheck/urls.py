@@ -80,12 +80,16 @@ def normalise(url: str) -> str:
     """The identity of a URL: scheme and host lower-cased, default port dropped, one
     percent-encoding, an empty path made "/". Anything that is not a network URL is returned
     with surrounding space stripped, so that it still groups with its own spelling."""
-    normal = _NORMAL.fullmatch(url)
-    if normal is not None:
-        port = normal["port"]
-        if port is None or (int(port) <= 65535 and int(port) != _DEFAULT_PORTS[normal["scheme"]]):
-            return url
+    normal = _already_normal(url)
+    if normal is not None and int(normal["port"] or 0) != _DEFAULT_PORTS[normal["scheme"]]:
+        return url
     return _normalised(url.strip())
+
+
+def _already_normal(url: str) -> re.Match[str] | None:
+    """`_NORMAL`'s match, when its port is one a URL may have."""
+    normal = _NORMAL.fullmatch(url)
+    return normal if normal is not None and int(normal["port"] or 0) <= 65535 else None
 
 
 def _normalised(url: str) -> str:
@@ -218,8 +222,8 @@ def placeholder_reason(raw: str) -> Reason | None:
 
     Placeholders are what authors leave while drafting: `#`, nothing, `javascript:`,
     `about:blank`, reserved example hosts. Invalid URLs are ones no client could follow."""
-    normal = _NORMAL.fullmatch(raw)
-    if normal is not None and normal["scheme"] != "ftp" and int(normal["port"] or 0) <= 65535:
+    normal = _already_normal(raw)
+    if normal is not None and normal["scheme"] != "ftp":
         return _host_reason(normal["host"])  # what the parse below finds of such a URL, unparsed
     url = raw.strip()
     lowered = url.lower()
