@@ -66,6 +66,13 @@ def doi_of(url: str, resolvers: Sequence[str] = ()) -> str | None:
 
 def find_doi_strings(text: str) -> list[tuple[int, str, str]]:
     """Every `doi:10...` in `text` as (1-based line, the text as written, the DOI)."""
+    if _DOI_STRING.search(text) is None:
+        return []  # most documents: a match within a line is one within the whole text
+    return _doi_strings_by_line(text)
+
+
+def _doi_strings_by_line(text: str) -> list[tuple[int, str, str]]:
+    """What `find_doi_strings` gives, each line read."""
     found: list[tuple[int, str, str]] = []
     for number, line in enumerate(re.split(r"\r\n?|\n", text), start=1):
         for match in _DOI_STRING.finditer(line):

@@ -50,9 +50,12 @@ def _extractor(suffix: str) -> Callable[[bytes, str], list[Citation]] | None:
 def _with_doi_strings(citations: list[Citation], text: str, document: str) -> list[Citation]:
     """Add each `doi:10...` of the text as a citation of its doi.org URL, in line order, unless
     a link on the same line already cites that DOI."""
+    strings = find_doi_strings(text)
+    if not strings:
+        return citations
     linked = {(c.line, d.casefold()) for c in citations if (d := doi_of(c.url))}
     found = [Citation(document=document, line=line, text=written, url=doi_url(doi))
-             for line, written, doi in find_doi_strings(text) if (line, doi.casefold()) not in linked]
+             for line, written, doi in strings if (line, doi.casefold()) not in linked]
     if not found:
         return citations
     return sorted(citations + found, key=lambda c: c.line or 0)

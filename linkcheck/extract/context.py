@@ -6,6 +6,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from operator import itemgetter
 
 from linkcheck.dates import ACCESSED, find_accessed
 from linkcheck.figures import claims_of, figure_signals, may_state_figures
@@ -20,6 +21,9 @@ _TAG = re.compile(r"<[^>]*>")
 _MARK = re.compile(r"(?<!\w)[*_`]+|[*_`]+(?!\w)")
 # What any of the four patterns above or an HTML entity needs: a line without it is only respaced.
 _MARKUP = re.compile(r"[\[<&*_`]")
+# A link's text in place of the link: the group is taken in C, where a `\1` template is expanded in
+# Python once per link.
+_TEXT = itemgetter(1)
 # A line opening a block of its own: a list item, heading, quote or table row.
 _BLOCK = re.compile(r"\s*(?:[-*+>|#]|\d+[.)])\s")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -40,8 +44,8 @@ def plain(raw: str) -> str:
     """A source line as a reader sees it: Markdown link syntax, tags and emphasis marks dropped."""
     if not _MARKUP.search(raw):
         return " ".join(raw.split())  # most lines and anchors: nothing to drop
-    text = _REF_LINK.sub(r"\1", _LINK.sub(r"\1", raw))
-    text = html.unescape(_TAG.sub(" ", text))
+    text = _REF_LINK.sub(_TEXT, _LINK.sub(_TEXT, raw)) if "[" in raw else raw
+    text = html.unescape(_TAG.sub(" ", text) if "<" in text else text)
     return " ".join(_MARK.sub("", text).split())
 
 
@@ -132,7 +136,8 @@ class _Stretch:
     to `_STRETCH` lines, no further than the citations ahead can read; each citation then costs a
     few searches and one slice."""
 
-    __slots__ = ("_a", "_b", "_cited", "_count", "_down", "_joined", "_lines", "_loud", "_offsets", "_ratio", "_up")
+    __slots__ = ("_a", "_b", "_cited", "_count", "_down", "_joined", "_lines", "_loud", "_offsets", "_ratio",
+                 "_signals", "_up")
 
     def __init__(self, lines: Sequence[str], cited: Sequence[int]) -> None:
         self._lines, self._cited = lines, cited  # the 0-based lines citations stand on, in order
@@ -143,6 +148,7 @@ class _Stretch:
         self._loud: list[int] = [0]
         self._ratio: list[int] = [0]
         self._count: list[int] = [0]
+        self._signals: dict[str, tuple[bool, bool, bool]] = {}  # each plain line's figure signals
 
     def _window(self, index: int) -> tuple[int, int]:
         """What `_bounds` gives for line `index`, found by searching the stretch's breaks."""
@@ -177,6 +183,13 @@ class _Stretch:
         loud, ratio, count = self._loud, self._ratio, self._count
         return loud[j] == loud[i] and (ratio[j] == ratio[i] or count[j] == count[i])
 
+    def may_state_figures(self, text: str) -> bool:
+        """`may_state_figures(text)`, read off the stretch when `text` is one of its plain lines (a
+        line that is only a link has its text for anchor)."""
+        signals = self._signals.get(text)
+        marked, ratio, count = figure_signals(text) if signals is None else signals
+        return marked or (ratio and count)
+
     def _make(self, low: int, high: int) -> None:
         """Lines `low`..`high` at least; ahead in the document, as far as the citations there read."""
         lines, n = self._lines, len(self._lines)
@@ -189,23 +202,24 @@ class _Stretch:
         parts = [plain(lines[i]) for i in range(a, b + 1)]
         offsets, at = [], 0
         loud, ratio, count = [0], [0], [0]
+        signals: dict[str, tuple[bool, bool, bool]] = {}
         for part in parts:
             offsets.append(at)
             at += len(part) + 1
-            marked, ratios, counts = figure_signals(part)
+            marked, ratios, counts = signals[part] = figure_signals(part)
             loud.append(loud[-1] + (marked or not part.isascii() or _ACCESS.search(part) is not None))
             ratio.append(ratio[-1] + ratios)
             count.append(count[-1] + counts)
         offsets.append(at)
-        # Of lines a-1 .. b+1: has words, and continues a paragraph (has words, opens no block).
+        # Of lines a-1 .. b+1: has words, opens a block of its own, continues a paragraph (both).
         around = range(max(0, a - 1), min(n, b + 2))
         words = {i: bool(lines[i].strip()) for i in around}
-        flows = {i: words[i] and not _BLOCK.match(lines[i]) for i in around}
-        self._up = "".join("x" if i == 0 or not (words[i - 1] and not _BLOCK.match(lines[i])) else "."
-                           for i in range(a, b + 1))
+        opens = {i: _BLOCK.match(lines[i]) is not None for i in around}
+        flows = {i: words[i] and not opens[i] for i in around}
+        self._up = "".join("x" if i == 0 or not (words[i - 1] and not opens[i]) else "." for i in range(a, b + 1))
         self._down = "".join("x" if i + 1 == n or not flows[i + 1] else "." for i in range(a, b + 1))
         self._a, self._b, self._joined, self._offsets = a, b, " ".join(parts), offsets
-        self._loud, self._ratio, self._count = loud, ratio, count
+        self._loud, self._ratio, self._count, self._signals = loud, ratio, count, signals
 
 
 def annotate(citations: Sequence[Citation], text: str) -> list[Citation]:
@@ -221,7 +235,7 @@ def annotate(citations: Sequence[Citation], text: str) -> list[Citation]:
     out: list[Citation] = []
     for number, citation in enumerate(citations):
         if (citation.line is not None and 1 <= citation.line <= len(lines) and stretch.quiet(citation.line - 1)
-                and not may_state_figures(citation.text)):
+                and not stretch.may_state_figures(citation.text)):
             out.append(citation)  # as below, known without reading the sentence
             continue
         found = context(citation, lines, paragraph_of)

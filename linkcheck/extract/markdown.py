@@ -10,12 +10,13 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
+from markdown_it.rules_core.linkify import linkify as core_linkify
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 
 from linkcheck.extract.html import extract_html
-from linkcheck.extract.text import find_bare_urls
+from linkcheck.extract.text import URL_START, find_bare_urls
 from linkcheck.model import Citation
 
 __all__ = ["extract_markdown"]
@@ -52,7 +53,18 @@ def _make_parser() -> MarkdownIt:
         if rule.name in ("link", "image", "footnote_inline"):
             md.inline.ruler.at(rule.name, _within_reach(rule.fn))
     md.inline.ruler.at("linkify", _linkify_within_reach)
+    md.core.ruler.at("linkify", _linkify_where_cited)
     return md
+
+
+def _linkify_where_cited(state: StateCore) -> None:
+    """markdown-it's linkify rule, on the blocks where a bare URL can start: its own pretest reads
+    each block with a pattern of all of Unicode's punctuation, nearly half the cost of a page of
+    prose. Elsewhere its fuzzy links (`example.org`, `a@b.org`) yield no citation: a bare URL is
+    one `find_bare_urls` finds in the link's text, which is part of the block's text."""
+    blocks = [token for token in state.tokens if token.type == "inline" and URL_START.search(token.content)]
+    if blocks:
+        core_linkify(StateCore("", state.md, state.env, blocks))
 
 
 # How far a link's `[text](destination)` may stretch. markdown-it looks for the closing `]` of
@@ -233,28 +245,30 @@ class _InlineWalker:
         self.found.append(Citation(document=self.document, line=at, text=text, url=url, kind=kind))
 
     def walk(self, children: list[Token]) -> None:
-        closes = _html_closes(children)
+        closes: list[int] | None = None  # where each `</a>` is, found at the first `<a>`: most blocks have none
         index = 0
         while index < len(children):
             token = children[index]
-            if token.type in ("softbreak", "hardbreak"):
+            kind = token.type
+            if kind == "softbreak" or kind == "hardbreak":
                 self.line += 1
-            elif token.type == "link_open":
+            elif kind == "link_open":
                 close = _closing(children, index)
                 self._link(token, children[index + 1:close])
                 index = close
-            elif token.type == "html_inline" and _HTML_A_OPEN.match(token.content):
+            elif kind == "html_inline" and _HTML_A_OPEN.match(token.content):
                 # No `</a>`: the tag alone still carries the href.
+                closes = _html_closes(children) if closes is None else closes
                 close = closes[index] if closes[index] >= 0 else index
                 self._html(children[index:close + 1])
                 index = close
-            elif token.type == "html_inline" and _HTML_EMBED.match(token.content):
+            elif kind == "html_inline" and _HTML_EMBED.match(token.content):
                 self._html([token])
-            elif token.type == "html_inline":
+            elif kind == "html_inline":
                 self.line += token.content.count("\n")
-            elif token.type == "image":
+            elif kind == "image":
                 self._image(token)
-            elif token.type == "footnote_ref":
+            elif kind == "footnote_ref":
                 note = self.footnotes.get(token.meta.get("id", -1), {})
                 self.walk(note.get("tokens", []))  # inline footnote `^[...]`: its text is right here
             index += 1

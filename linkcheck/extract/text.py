@@ -5,12 +5,13 @@ import re
 
 from linkcheck.model import Citation
 
-__all__ = ["extract_text", "find_bare_urls", "trim_url"]
+__all__ = ["URL_START", "extract_text", "find_bare_urls", "trim_url"]
 
 # A bare URL starts with a scheme we check (or `www.`, or `mailto:`) at a word boundary and
 # runs to the next whitespace or character that cannot sit unescaped in prose-embedded URLs.
 _BARE_URL = re.compile(r"(?<![\w@./+-])(?:(?:https?|ftp)://|www\.|mailto:)[^\s<>\"`{}|\\^]+", re.IGNORECASE)
-_PREFIX = re.compile(r"(?:(?:https?|ftp)://|www\.|mailto:)", re.IGNORECASE)
+# What every bare URL starts with.
+URL_START = re.compile(r"(?:(?:https?|ftp)://|www\.|mailto:)", re.IGNORECASE)
 # Sentence punctuation that ends prose rather than the URL.
 _TRAILING = ".,;:!?'\"*_~"
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
@@ -38,7 +39,7 @@ def trim_url(candidate: str) -> str:
         else:
             break
     url = candidate[:end]
-    prefix = _PREFIX.match(url)
+    prefix = URL_START.match(url)
     if prefix is None or prefix.end() == len(url):
         return ""
     return url
