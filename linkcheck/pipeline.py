@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from aiohttp.abc import AbstractResolver
 
@@ -45,7 +45,7 @@ from .reading import Reader, Request
 from .reports import json as report_json
 from .store import EvidenceStore, last_report_path
 from .times import utc_now
-from .urls import is_relative, is_root_relative, placeholder_reason, split_fragment
+from .urls import is_relative, is_root_relative, placeholder_reason, scheme_and_host, split_fragment
 
 __all__ = ["extract_documents", "run_check"]
 
@@ -168,7 +168,7 @@ def _prejudge(targets: Sequence[Target], gate: Gate,
 
 def _host_of(url: str) -> str:
     try:
-        return host_key(urlsplit(url).hostname)
+        return host_key(scheme_and_host(url)[1])
     except ValueError:
         return ""
 

@@ -7,10 +7,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from .facts import GateRefusal, Refusal
-from .urls import without_userinfo
+from .urls import scheme_and_host, without_userinfo
 
 __all__ = ["AddressPolicy", "Gate", "embedded_ipv4", "ip_is_public", "literal_ip"]
 
@@ -95,14 +95,14 @@ class Gate:
             return GateRefusal(Refusal.EXCLUDED, pattern)
         if url.startswith("#"):
             return GateRefusal(Refusal.SAME_DOCUMENT)
-        scheme = urlsplit(url).scheme.lower()
+        scheme, host = scheme_and_host(url)
         if scheme == "mailto":
             return self._mailto(url)
         if scheme == "tel":
             return GateRefusal(Refusal.TELEPHONE)
         if scheme not in _FETCHABLE:
             return GateRefusal(Refusal.SCHEME, scheme)
-        return self.address_refusal(urlsplit(url).hostname or "")
+        return self.address_refusal(host or "")
 
     def address_refusal(self, host: str) -> GateRefusal | None:
         """Refuse a host that is a non-public IP literal (names are judged by the resolver)."""

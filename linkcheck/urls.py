@@ -11,7 +11,7 @@ from .redact import REDACTED, has_secret, redact, shareable
 
 __all__ = ["REDACTED", "RESERVED_HOSTS", "RESERVED_SUFFIXES", "from_header", "has_secret", "host_is_usable", "host_of",
            "is_mangled", "is_odd_ipv4", "is_relative", "is_root_relative", "normalise", "odd_ipv4_detail",
-           "placeholder_reason", "redact", "shareable", "split_fragment", "without_userinfo"]
+           "placeholder_reason", "redact", "scheme_and_host", "shareable", "split_fragment", "without_userinfo"]
 
 # RFC 2606 / RFC 6761 names that can never be a published source.
 RESERVED_HOSTS = frozenset({"example.com", "example.org", "example.net", "localhost"})
@@ -90,6 +90,17 @@ def _already_normal(url: str) -> re.Match[str] | None:
     """`_NORMAL`'s match, when its port is one a URL may have."""
     normal = _NORMAL.fullmatch(url)
     return normal if normal is not None and int(normal["port"] or 0) <= 65535 else None
+
+
+def scheme_and_host(url: str) -> tuple[str, str | None]:
+    """`urlsplit(url)`'s scheme, lower-cased, and host name (ValueError as urlsplit raises it). A URL
+    already normal, nearly every one a run fetches, is read from `_NORMAL`'s match: the gate and
+    the host queues ask about every URL, and a parse of each costs more than both of their work."""
+    normal = _already_normal(url)
+    if normal is not None:
+        return normal["scheme"], normal["host"]
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.hostname
 
 
 def _normalised(url: str) -> str:

@@ -1,9 +1,13 @@
 """What a run spends beside judging: a progress line drawn a tenth of a second, not once per link;
 the collector's threshold raised while the command's run lasts, and given back after it; the time
-of each response spelled once a second."""
+of each response spelled once a second; a program that ends without collecting what it hands back whole."""
 from __future__ import annotations
 
 import gc
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,6 +18,8 @@ from click.testing import CliRunner
 from linkcheck.cli import main
 from linkcheck.cli.options import Progress
 from linkcheck.times import format_time, parse_time, utc_now
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_fast_run_draws_its_progress_a_few_times_and_always_its_end(capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,3 +62,35 @@ def test_the_time_stamped_on_responses_is_this_second() -> None:
         now = utc_now()
         after = format_time(datetime.now(timezone.utc))
         assert before <= now <= after and format_time(parse_time(now)) == now
+
+
+# `python -m linkcheck`, telling at its very end (the first exit handler runs last) what the
+# collector holds frozen: objects the interpreter's last collections no longer walk.
+_PROGRAM = """
+import atexit, gc, os, runpy, sys
+atexit.register(lambda: os.write(2, f"frozen {gc.get_freeze_count()}\\n".encode()))
+sys.argv[0] = "linkcheck"
+runpy.run_module("linkcheck", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_the_program_ends_without_the_last_collections_and_keeps_its_output(tmp_path: Path) -> None:
+    (tmp_path / "doc.md").write_text("A draft cites [a source](#) still to be found.\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", _PROGRAM, "check", "doc.md", "--report-dir", "r", "--state-dir", "s"],
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 1, proc.stderr  # the placeholder fails the check
+    assert int(proc.stderr.split("frozen ")[-1]) > 1000, proc.stderr
+    assert proc.stdout.rstrip().endswith("report: r/report.json")  # the output is whole, written before the end
+    report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+    assert [r["verdict"] for r in report["results"]] == ["placeholder"]
+    assert json.loads((tmp_path / "s" / "last-report.json").read_text(encoding="utf-8")) == report
+
+
+def test_main_called_in_process_leaves_the_collector_unfrozen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "doc.md").write_text("[a source](#)\n", encoding="utf-8")
+    before = gc.get_freeze_count()
+    result = CliRunner().invoke(main, ["check", "doc.md", "--quiet", "--report-dir", "r", "--state-dir", "s"])
+    assert result.exit_code == 1, result.output
+    assert gc.get_freeze_count() == before

@@ -6,6 +6,7 @@ import json
 import random
 import re
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import example, given, settings
@@ -34,7 +35,7 @@ from linkcheck.model import (
 )
 from linkcheck.policy import Gate, ip_is_public
 from linkcheck.retry import backoff, parse_retry_after, retry_delay
-from linkcheck.urls import _normalised, normalise, placeholder_reason
+from linkcheck.urls import _already_normal, _normalised, normalise, placeholder_reason, scheme_and_host
 
 P = pytest.param
 
@@ -143,6 +144,33 @@ def test_a_normal_url_is_taken_as_it_is_and_the_rest_parsed(url: str) -> None:
     space before it makes the parse run)."""
     assert normalise(url) == _normalised(url.strip())
     assert placeholder_reason(url) == placeholder_reason(f" {url}")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(cited_urls(), cited_urls().map(str.strip)))
+@example("http://a.org:80/x#top")
+@example("https://a.org:65536/")
+@example("http://A.org/x")
+@example("http://a.org./x")
+@example("http://[::1/x")
+@example("mailto:a@b.org")
+@example("tel:+4412345")
+@example("data/table.csv")
+def test_scheme_and_host_read_a_normal_url_as_the_whole_parse_does(url: str) -> None:
+    """What the gate and the host queues read of a URL without parsing it is what urlsplit finds."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        with pytest.raises(ValueError):
+            scheme_and_host(url)
+        return
+    assert scheme_and_host(url) == (parts.scheme.lower(), parts.hostname)
+
+
+def test_scheme_and_host_take_the_shortcut_for_normal_urls() -> None:
+    for url in ("http://127.0.1.5:4001/doc/7", "https://a-b.org/x?q=1#f", "ftp://files.org/a"):
+        assert _already_normal(url) is not None
+        assert scheme_and_host(url) == (urlsplit(url).scheme, urlsplit(url).hostname)
 
 
 def test_normalise_idempotent_with_stray_percent_before_escape() -> None:

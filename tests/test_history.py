@@ -13,7 +13,7 @@ import pytest
 
 from linkcheck import history as hist
 from linkcheck.errors import InputError
-from linkcheck.history import History, TrendInfo, compute_trend, identity, schema
+from linkcheck.history import History, TrendInfo, compute_trend, identity, schema, write
 from linkcheck.model import Reason, Result, Snapshot, Verdict
 
 P = pytest.param
@@ -492,3 +492,35 @@ def test_a_run_is_committed_whole_or_not_at_all(h: History) -> None:
     assert [(r.id, r.finished, r.summary) for r in h.runs()] == [("good", t(1, 1), {"ok": 1})]
     assert (h.baseline(URL) is not None, h.text_for("a" * 64), [r.verdict for r in h.latest_results()]) == (
         True, "text", ["ok"])
+
+
+def test_a_run_of_many_batches_has_the_rows_one_insert_each_would_make(h: History, tmp_path: Path) -> None:
+    """A run is inserted a few hundred rows at a time, each distinct time checked once: its rows are
+    those of inserting all at once, every one checked; a bad row after many good ones of the same
+    second, in a later batch, still rolls the whole run back."""
+    n = 2 * write._BATCH + 7
+    results = [ok(f"{URL}/{i}", snapshot=Snapshot("w.warc.gz", f"{i:064x}", i, t(1 + i % 3))) for i in range(n)]
+    captures = [(r.url, r.snapshot, 200, "sha256:a", False, r.url) for r in results if r.snapshot]
+    baselines = [(r.url, r.snapshot.sha256, r.snapshot.time or "") for r in results if r.snapshot]
+    late = write._BATCH + 3
+    for bad_captures, bad_baselines, what in (
+            ([*captures[:late], (URL, Snapshot("w.warc.gz", "b" * 64, n, "2024-01-02T00:00:00"), 200, "sha256:b",
+                                 False, URL), *captures[late:]], baselines, "snapshot time"),
+            (captures, [*baselines[:late], (URL, "b" * 64, "2024-01-02 00:00:00Z"), *baselines[late:]],
+             "baseline time")):
+        with pytest.raises(ValueError, match=what):
+            h.commit_run("bad", t(1), t(5), {}, results=results, snapshots=bad_captures, baselines=bad_baselines)
+    assert (h.runs(), h.baseline_urls(), h.snapshots()) == ([], set(), [])
+
+    def rows(conn: sqlite3.Connection) -> list[list[tuple[object, ...]]]:
+        return [conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3").fetchall()
+                for table in ("results", "snapshots", "baselines")]
+
+    h.commit_run("many", t(1), t(5), {"ok": n}, results=results, snapshots=captures, baselines=baselines)
+    assert [len(table) for table in rows(h._conn)] == [n, n, n]
+    with History(tmp_path / "at-once.sqlite") as at_once:
+        at_once.start_run("many", t(1))
+        at_once.record_results("many", results)
+        at_once.add_snapshots(captures)
+        assert at_once.ensure_baselines(baselines) == n
+        assert rows(h._conn) == rows(at_once._conn)

@@ -1,6 +1,7 @@
 """How history rows are written: the shapes of results and captures, and a whole run in one transaction."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
@@ -36,17 +37,23 @@ def save_text(conn: sqlite3.Connection, sha256: str, text: str) -> None:
 def snapshot_rows(items: Iterable[Capture]) -> Iterator[tuple[Any, ...]]:
     """Rows made one by one as they are inserted: a bad one raises inside the transaction, which
     then rolls back whole."""
+    checked: set[str] = set()  # a run's captures share a few seconds: each is checked once
     for url, snapshot, status, digest, revisit, target_uri in items:
         if snapshot.time is None or snapshot.offset is None:
             raise ValueError("a snapshot needs its capture time and WARC offset to be indexed")
-        check_time(snapshot.time, "snapshot time")
+        if snapshot.time not in checked:
+            check_time(snapshot.time, "snapshot time")
+            checked.add(snapshot.time)
         yield (url, snapshot.time, status, snapshot.sha256, digest, snapshot.warc, snapshot.offset,
                int(revisit), target_uri)
 
 
 def _baseline_rows(items: Iterable[tuple[str, str, str]]) -> Iterator[tuple[str, str, str]]:
+    checked: set[str] = set()
     for item in items:
-        check_time(item[2], "baseline time")
+        if item[2] not in checked:
+            check_time(item[2], "baseline time")
+            checked.add(item[2])
         yield item
 
 
@@ -61,11 +68,23 @@ def result_row(run_id: str, r: Result) -> tuple[Any, ...]:
             s.time if s else None, _CITATIONS.encode([c.to_json() for c in r.citations]), r.checked_at)
 
 
+def _insert(conn: sqlite3.Connection, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
+    """executemany a few hundred rows at a time: made in a batch and then inserted, rows cost less
+    than made and inserted one by one, and a batch bounds what is held at once."""
+    rows = iter(rows)
+    while batch := list(itertools.islice(rows, _BATCH)):
+        conn.executemany(statement, batch)
+
+
+_BATCH = 512
+
+
 def commit_run(conn: sqlite3.Connection, run_id: str, started: str, finished: str, summary: dict[str, int], *,
                offline: bool, results: Iterable[Result], snapshots: Iterable[Capture],
                texts: Iterable[tuple[str, str]], baselines: Iterable[tuple[str, str, str]],
                mementos: Sequence[MementoRow] = ()) -> None:
-    """Rows are made as they are inserted, never all held at once; a bad one rolls the whole run back."""
+    """Rows are made a batch at a time as they are inserted, never all held at once; a bad one rolls the
+    whole run back."""
     check_time(started, "started")
     check_time(finished, "finished")
     with transaction(conn):
@@ -73,9 +92,9 @@ def commit_run(conn: sqlite3.Connection, run_id: str, started: str, finished: st
             raise ValueError(f"run {run_id!r} already exists")
         conn.execute("INSERT INTO runs (id, started, finished, summary, offline) VALUES (?, ?, ?, ?, ?)",
                      (run_id, started, finished, json.dumps(summary, sort_keys=True), int(offline)))
-        conn.executemany(INSERT_SNAPSHOT, snapshot_rows(snapshots))
+        _insert(conn, INSERT_SNAPSHOT, snapshot_rows(snapshots))
         for sha256, text in texts:
             save_text(conn, sha256, text)
-        conn.executemany(INSERT_RESULT, (result_row(run_id, r) for r in results))
-        conn.executemany(FIRST_BASELINE, _baseline_rows(baselines))
+        _insert(conn, INSERT_RESULT, (result_row(run_id, r) for r in results))
+        _insert(conn, FIRST_BASELINE, _baseline_rows(baselines))
         remember_mementos(conn, mementos)
