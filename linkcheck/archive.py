@@ -30,6 +30,7 @@ from .model import FetchOutcome, Snapshot
 from .redact import redact
 from .times import format_time, to_second, utc_now
 from .warclayout import (
+    PLAIN_URL,
     REDACTED,
     TOUCHED,
     capture_records,
@@ -97,11 +98,15 @@ def _digest_matches(digest: str, body: bytes) -> bool:
     return value.strip().upper() in (base64.b32encode(raw).decode("ascii"), raw.hex().upper())
 
 
-@functools.lru_cache(maxsize=4096)  # asked for each capture's URL by the store and the writer alike
 def target_uri(url: str) -> str:
     """The URL as a WARC-Target-URI: ASCII, no fragment, no userinfo (a client never sends it),
     token-like parameters REDACTED (an archive is shared; see redact.py); idempotent, so an
     Original's URL maps to the string its own record was written with."""
+    return url if PLAIN_URL.fullmatch(url) else _target_uri(url)  # nearly every URL: no need to split it
+
+
+@functools.lru_cache(maxsize=4096)  # asked for each capture's URL by the store and the writer alike
+def _target_uri(url: str) -> str:
     def requote(part: str) -> str:
         return quote(re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", part), safe=_SAFE)
 
@@ -164,6 +169,7 @@ class WarcWriter:
             raise ValueError(f"run id {run_id!r} cannot name a file")
         self._dir.mkdir(parents=True, exist_ok=True)
         self._fh: BinaryIO | None = open(self.path, "ab")
+        self._end: int | None = None  # where the next record goes: known after each write, no seek to ask
         # warcio lays out each record; we gzip it ourselves (one member per record, see _gzip).
         warcio, warcio.out = WARCWriter(None, gzip=False, warc_version="1.1"), io.BytesIO()
         warcio.write_record(_warcinfo(warcio, warc_date(started), self._name, isPartOf=run_id))
@@ -221,15 +227,18 @@ class WarcWriter:
         record before later ones) with one write; returns the first member's offset."""
         if self._fh is None:
             raise ValueError("write to a closed WarcWriter")
-        members = [gzip_member(record) for record in records]
-        start = self._fh.tell()
+        data = b"".join([gzip_member(record) for record in records])
+        start = self._fh.tell() if self._end is None else self._end
         try:
-            self._fh.write(b"".join(members))
+            self._fh.write(data)
             self._fh.flush()
         except BaseException:
+            self._end = None  # not known unless the file is cut back
             with contextlib.suppress(OSError):
                 self._fh.truncate(start)
+                self._end = start  # appended at the file's end: the next record goes where this one began
             raise
+        self._end = start + len(data)
         return start
 
 

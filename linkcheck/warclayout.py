@@ -3,9 +3,9 @@ would write, without a record object, a header list searched on every change and
 record. What the records say (headers kept, secrets redacted, digests) is decided here too."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
+import re
 import zlib
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -16,14 +16,18 @@ from warcio.statusandheaders import StatusAndHeaders
 from .model import FetchOutcome
 from .redact import redact
 
-__all__ = ["EMPTY_DIGEST", "REDACTED", "TOUCHED", "capture_records", "clean", "gzip_member", "payload_digest",
-           "payload_digests"]
+__all__ = ["EMPTY_DIGEST", "PLAIN_URL", "REDACTED", "TOUCHED", "capture_records", "clean", "gzip_member",
+           "payload_digest", "payload_digests"]
 
 REDACTED = "[redacted]"
 _SECRET_REQUEST = frozenset({"authorization", "proxy-authorization", "cookie"})
 _SECRET_RESPONSE = frozenset({"set-cookie", "set-cookie2"})
 _URL_RESPONSE = frozenset({"location", "content-location", "link", "refresh"})  # may repeat a URL's token
 _REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+# A URL that is its own WARC-Target-URI, as nearly every URL a run archives is: http(s) in lower
+# case, an ASCII host and a port (group 1), a path of characters kept as written, "%" not among
+# them (group 2), and no userinfo, query or fragment. Neither split nor joined again.
+PLAIN_URL = re.compile(r"https?://([A-Za-z0-9.-]+(?::[0-9]*)?)(/[A-Za-z0-9._~!$&'()*+,/:;=@-]*)?")
 # The record types laid out here, with the Content-Type warcio gives each.
 _CONTENT_TYPES = {"response": "application/http; msgtype=response", "revisit": "application/http; msgtype=response",
                   "request": "application/http; msgtype=request"}
@@ -31,10 +35,33 @@ _CONTENT_TYPES = {"response": "application/http; msgtype=response", "revisit": "
 TOUCHED = frozenset({"warc-type", "warc-record-id", "warc-target-uri", "warc-date", "content-type", "content-length"})
 
 
+# A sha256 spelt in base32 (RFC 4648) ten bits at a time, two letters a lookup: its 256 bits and
+# 4 zero bits make 26 pairs, then the 4 "=" padding its last group of 40 bits. base64.b32encode
+# loops in Python over 5-byte groups, and three digests are spelt for every capture.
+_B32_PAIRS = tuple(a + b for a in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+_B32_SHIFTS = tuple(range(250, -1, -10))
+# A version 4 UUID's fixed bits (RFC 4122), for two UUIDs side by side in one 256-bit number.
+_UUID_MASK = int("ffffffffffff0fff3fffffffffffffff" * 2, 16)
+_UUID_V4 = int("00000000000040008000000000000000" * 2, 16)
+
+
+def _spelt(raw: bytes) -> str:
+    """A sha256 digest (32 bytes) as a WARC-*-Digest spells it: `sha256:` and its base32."""
+    bits = int.from_bytes(raw, "big") << 4
+    return "sha256:" + "".join([_B32_PAIRS[bits >> shift & 0x3FF] for shift in _B32_SHIFTS]) + "===="
+
+
 def payload_digests(body: bytes) -> tuple[str, str]:
     """(WARC-Payload-Digest, sha256 hex) of a body from one hash: each capture needs both."""
     raw = hashlib.sha256(body).digest()
-    return "sha256:" + base64.b32encode(raw).decode("ascii"), raw.hex()
+    return _spelt(raw), raw.hex()
+
+
+def _block_digest(head: bytes, payload: bytes) -> str:
+    """The WARC-Block-Digest of an HTTP head and its payload, without a copy of the payload."""
+    sha = hashlib.sha256(head)
+    sha.update(payload)
+    return _spelt(sha.digest())
 
 
 def payload_digest(body: bytes) -> str:
@@ -81,7 +108,7 @@ def capture_records(outcome: FetchOutcome, uri: str, date: str, digest: str, *, 
     reason = outcome.reason_phrase or (HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")
     head = _http_block(protocol, f"{status} {clean(reason)}".strip(),
                        _response_headers(outcome.headers, len(stored), outcome.wire_body is not None))
-    main_id = _record_id()
+    main_id, request_id = _record_ids()
     truncated = {"WARC-Truncated": "length"} if outcome.body_truncated else {}
     target = {"WARC-Target-URI": uri} if uri else {}
     if revisit_of is not None:
@@ -95,27 +122,35 @@ def capture_records(outcome: FetchOutcome, uri: str, date: str, digest: str, *, 
         main = _layout("response", {
             "WARC-Type": "response", "WARC-Record-ID": main_id, "WARC-Date": date, **target,
             "WARC-Payload-Digest": digest, **(fields or {}), **truncated,
-            "WARC-Block-Digest": payload_digest(head + stored)}, head, stored)
-    parts = urlsplit(uri)
+            "WARC-Block-Digest": _block_digest(head, stored)}, head, stored)
+    netloc, path = _request_target(uri)
     headers = [(name, REDACTED if name.lower() in _SECRET_REQUEST else clean(value))
                for name, value in outcome.request_headers]
     if not any(name.lower() == "host" for name, _ in headers):
-        headers.insert(0, ("Host", parts.netloc))
-    method = outcome.method.upper()
-    request = _http_block(method, f"{parts.path or '/'}{'?' if parts.query else ''}{parts.query} {protocol}", headers)
+        headers.insert(0, ("Host", netloc))
+    request = _http_block(outcome.method.upper(), f"{path} {protocol}", headers)
     return [main, _layout("request", {
-        "WARC-Type": "request", "WARC-Record-ID": _record_id(), "WARC-Date": date, **target,
+        "WARC-Type": "request", "WARC-Record-ID": request_id, "WARC-Date": date, **target,
         "WARC-Concurrent-To": main_id, "WARC-Block-Digest": payload_digest(request),
         "WARC-Payload-Digest": EMPTY_DIGEST}, request, b"")]
 
 
-def _record_id() -> str:
-    """`<urn:uuid:...>` of a random (version 4) UUID, as warcio makes one."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40
-    raw[8] = raw[8] & 0x3F | 0x80
-    h = raw.hex()
-    return f"<urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}>"
+def _request_target(uri: str) -> tuple[str, str]:
+    """(host and port, path and query) of a WARC-Target-URI, as its request line and Host name them."""
+    plain = PLAIN_URL.fullmatch(uri)
+    if plain is not None:
+        return plain[1], plain[2] or "/"
+    parts = urlsplit(uri)
+    return parts.netloc, f"{parts.path or '/'}{'?' if parts.query else ''}{parts.query}"
+
+
+def _record_ids() -> tuple[str, str]:
+    """Two `<urn:uuid:...>` of random (version 4) UUIDs, as warcio makes them, from one draw of
+    the system's randomness: a capture's response and request."""
+    bits = int.from_bytes(os.urandom(32), "big") & _UUID_MASK | _UUID_V4
+    h = f"{bits:064x}"
+    return (f"<urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}>",
+            f"<urn:uuid:{h[32:40]}-{h[40:44]}-{h[44:48]}-{h[48:52]}-{h[52:]}>")
 
 
 def _http_block(protocol: str, status: str, headers: list[tuple[str, str]]) -> bytes:
@@ -123,7 +158,7 @@ def _http_block(protocol: str, status: str, headers: list[tuple[str, str]]) -> b
     Where that fails (a value not ASCII before its first `;`, or holding bytes that are not UTF-8,
     which aiohttp keeps as lone surrogates), the values are stored in the bytes they came in: a
     server's stray byte must never stop a run from archiving."""
-    text = f"{protocol} {status}\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers)
+    text = f"{protocol} {status}\r\n" + "".join([f"{name}: {value}\r\n" for name, value in headers])
     try:
         return text.encode("ascii") + b"\r\n"
     except UnicodeEncodeError:
@@ -139,7 +174,7 @@ def _http_block(protocol: str, status: str, headers: list[tuple[str, str]]) -> b
 def _layout(kind: str, fields: Mapping[str, str], head: bytes, payload: bytes) -> bytes:
     """A record with its WARC `fields` in order, then its Content-Type and Content-Length, the
     HTTP `head` and, but for a revisit, the payload."""
-    lines = "".join(f"{name}: {value}\r\n" for name, value in fields.items())
+    lines = "".join([f"{name}: {value}\r\n" for name, value in fields.items()])
     size = len(head) + (0 if kind == "revisit" else len(payload))
     header = f"WARC/1.1\r\n{lines}Content-Type: {_CONTENT_TYPES[kind]}\r\nContent-Length: {size}\r\n\r\n"
     return b"".join((header.encode("utf-8"), head, b"" if kind == "revisit" else payload, b"\r\n\r\n"))
