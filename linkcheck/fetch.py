@@ -26,12 +26,12 @@ from .config import Settings
 from .evidence import is_html
 from .hosts import HostDown, HostScheduler, host_key
 from .mime import effective_type, needs_sniff
-from .model import ErrorKind, FetchOutcome, Hop
 from .policy import AddressPolicy, Gate, ip_is_public
 from .resolver import PolicyResolver, PrivateAddressError
 from .retry import parse_retry_after, retry_delay
 from .times import utc_now
 from .urls import from_header, host_is_usable, normalise, split_fragment
+from .wire import ErrorKind, FetchOutcome, Hop
 
 __all__ = ["Clock", "Fetcher", "SystemClock", "USER_AGENT", "map_exception"]
 

@@ -5,7 +5,7 @@ import random
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-from .model import ErrorKind, FetchOutcome
+from .wire import ErrorKind, FetchOutcome
 
 __all__ = ["backoff", "parse_retry_after", "retry_delay"]
 
