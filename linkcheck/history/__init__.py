@@ -10,10 +10,21 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import InputError
-from ..model import FAILING, GOOD, Citation, Reason, Result, Snapshot, Verdict
+from ..model import FAILING, GOOD, Reason, Result, Snapshot, Verdict
 from . import write
 from .mementos import answers as memento_answers
-from .rows import CachedResult, MementoRow, ResultRow, RunRow, SnapshotRow, TimelineRow, TrendInfo, reuse_note
+from .rows import (
+    CachedResult,
+    MementoRow,
+    ResultRow,
+    RunRow,
+    SnapshotRow,
+    TimelineRow,
+    TrendInfo,
+    result_row_out,
+    reuse_note,
+    snapshot_row,
+)
 from .schema import MIGRATIONS, check_time, migrate, parse_time, transaction
 from .trend import carried_trend, compute_trend, identity
 from .write import FIRST_BASELINE, INSERT_RESULT, INSERT_SNAPSHOT, Capture, result_row, save_text, snapshot_rows
@@ -39,12 +50,6 @@ _NEWEST = "ORDER BY time DESC, id DESC"
 _NO_SNAPSHOT = "snapshot_sha256 = NULL, snapshot_warc = NULL, snapshot_offset = NULL, snapshot_time = NULL"
 _SET_BASELINE = ("INSERT INTO baselines VALUES (?, ?, ?) "
                  "ON CONFLICT (url) DO UPDATE SET sha256 = excluded.sha256, time = excluded.time")
-
-
-def _snapshot_row(row: tuple[Any, ...]) -> SnapshotRow:
-    url, time, status, sha256, digest, warc, offset, revisit, baseline, target_uri = row
-    return SnapshotRow(url, time, status, sha256, digest, warc, offset, revisit=bool(revisit),
-                       baseline=bool(baseline), target_uri=target_uri)
 
 
 class History:
@@ -224,7 +229,7 @@ class History:
 
     def _select(self, where: str, params: tuple[Any, ...], tail: str) -> list[SnapshotRow]:
         rows = self._conn.execute(f"{_SNAPSHOT_SELECT} WHERE {where} {tail}", params).fetchall()
-        return [_snapshot_row(row) for row in rows]
+        return [snapshot_row(row) for row in rows]
 
     def snapshots(self, url: str | None = None) -> list[SnapshotRow]:
         """Newest first; every URL's when `url` is None."""
@@ -364,7 +369,7 @@ class History:
             return []
         rows = self._conn.execute(f"{_RESULT_SELECT} WHERE r.run_id = ? ORDER BY r.url, r.reference_id",
                                   (latest[0],)).fetchall()
-        return [_result_row_out(row) for row in rows]
+        return [result_row_out(row) for row in rows]
 
     def results_between(self, since: str, until: str) -> list[ResultRow]:
         """Every result of every run finished in [since, until], oldest run first."""
@@ -373,7 +378,7 @@ class History:
         rows = self._conn.execute(  # runs drive the search: results are found by run id, never scanned
             f"{_RESULT_SELECT} WHERE r.run_id IN (SELECT id FROM runs WHERE finished BETWEEN ? AND ? AND offline = 0) "
             "ORDER BY runs.finished, runs.started, runs.rowid, r.url, r.reference_id", (since, until)).fetchall()
-        return [_result_row_out(row) for row in rows]
+        return [result_row_out(row) for row in rows]
 
 
 def _sql_in(verdicts: frozenset[Verdict]) -> str:
@@ -416,15 +421,3 @@ def _by_identity(rows: Sequence[tuple[str, str, str, str]]) -> dict[tuple[str, s
             continue
         verdicts.append((finished, verdict))
     return found
-
-
-def _citations(url: str, stored: str | None) -> tuple[Citation, ...]:
-    """Results recorded before citations were stored have none."""
-    items = json.loads(stored) if stored else []
-    return tuple(Citation.from_json(item, url) for item in items)
-
-
-def _result_row_out(row: tuple[Any, ...]) -> ResultRow:
-    run_id, finished, url, reference_id, verdict, reason, detail, status, final_url, citations, first_failed = row
-    return ResultRow(run_id, finished, url, reference_id, verdict, reason, detail, status, final_url,
-                     _citations(url, citations), first_failed)

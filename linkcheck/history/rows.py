@@ -1,12 +1,14 @@
 """The values the history database hands back: snapshots, runs, results, trends."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..model import Citation, Reason, Snapshot, Verdict
 
-__all__ = ["CachedResult", "MementoRow", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow", "TrendInfo", "reuse_note"]
+__all__ = ["CachedResult", "MementoRow", "ResultRow", "RunRow", "SnapshotRow", "TimelineRow", "TrendInfo",
+           "result_row_out", "reuse_note", "snapshot_row"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +115,23 @@ class ResultRow:
     final_url: str | None
     citations: tuple[Citation, ...]
     first_failed: str | None
+
+
+def snapshot_row(row: tuple[Any, ...]) -> SnapshotRow:
+    """A row of `snapshots` as selected by the index queries."""
+    url, time, status, sha256, digest, warc, offset, revisit, baseline, target_uri = row
+    return SnapshotRow(url, time, status, sha256, digest, warc, offset, revisit=bool(revisit),
+                       baseline=bool(baseline), target_uri=target_uri)
+
+
+def result_row_out(row: tuple[Any, ...]) -> ResultRow:
+    """A row of `results` with its run, as the result queries select it."""
+    run_id, finished, url, reference_id, verdict, reason, detail, status, final_url, citations, first_failed = row
+    return ResultRow(run_id, finished, url, reference_id, verdict, reason, detail, status, final_url,
+                     _citations(url, citations), first_failed)
+
+
+def _citations(url: str, stored: str | None) -> tuple[Citation, ...]:
+    """Results recorded before citations were stored have none."""
+    items = json.loads(stored) if stored else []
+    return tuple(Citation.from_json(item, url) for item in items)
