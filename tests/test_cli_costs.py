@@ -94,3 +94,6 @@ def test_main_called_in_process_leaves_the_collector_unfrozen(tmp_path: Path, mo
     result = CliRunner().invoke(main, ["check", "doc.md", "--quiet", "--report-dir", "r", "--state-dir", "s"])
     assert result.exit_code == 1, result.output
     assert gc.get_freeze_count() == before
+    with pytest.raises(SystemExit):  # called as a function, not as the program: the exit is the caller's to take
+        main(["check", "doc.md", "--quiet", "--report-dir", "r", "--state-dir", "s"], standalone_mode=False)
+    assert gc.get_freeze_count() == before

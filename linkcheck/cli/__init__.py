@@ -40,12 +40,14 @@ class _LazyGroup(click.Group):
         interpreter's last collections of garbage: they would walk every object the command leaves (its
         imports alone are some 40,000) several times over to free memory the process hands back whole,
         a tenth of a second of every run. What is still in a reference cycle then is not finalised; by
-        then every file, archive and database of ours is closed by its own with-block. Tests call
-        `main.main` (click's CliRunner), which leaves the collector as it is."""
+        then every file, archive and database of ours is closed by its own with-block. Only in click's
+        standalone mode, which ends by exiting; tests call `main.main` (click's CliRunner), which
+        leaves the collector as it is."""
         try:
             return super().__call__(*args, **kwargs)
         finally:
-            gc.freeze()
+            if kwargs.get("standalone_mode", True):
+                gc.freeze()
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         clash = _clash()
