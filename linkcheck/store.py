@@ -310,7 +310,11 @@ class EvidenceStore:
                offline: bool = False) -> None:
         """Write the run in one transaction: its captures indexed, the main texts it read, its
         final `results`, what the web archives answered, a page's first good snapshot as its
-        baseline, and the run, finished: from then on it counts, unless it was `offline`."""
+        baseline, and the run, finished: from then on it counts, unless it was `offline`. The run's
+        WARC is closed first, on disk: nothing is archived after the run is counted."""
+        # The WARC is made durable first: the index rows must never name records a power cut lost.
+        if self.writer is not None:
+            self.writer.close()
         # A memento adopted this run comes first: it is what the source said when it was cited.
         cited = [(url, kept.sha256, time) for url, (kept, time) in self._adopted.items()]
         self._db.commit_run(

@@ -188,3 +188,39 @@ async def test_a_run_killed_after_its_last_fetch_leaves_history_exactly_as_befor
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=asyncio.subprocess.DEVNULL)
     assert await asyncio.wait_for(prune.wait(), 60) == 0
     assert {p.name for p in archive.glob("*.warc.gz")} == indexed
+
+
+async def test_the_warc_is_on_disk_before_history_counts_the_run(
+        site: tuple[Site, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index rows a run commits name records in its WARC: that file is synced to disk before
+    the commit, so a power cut between the two can never leave history naming records it lost.
+    Observed on a real run: each fsync (by the file it syncs) and each commit, in order."""
+    from linkcheck.config import load_config
+    from linkcheck.history import History
+    from linkcheck.pipeline import run_check
+
+    _, base = site
+    (tmp_path / "doc.md").write_text("".join(f"[source {n}]({base}/steady/{n})\n" for n in range(3)), encoding="utf-8")
+    (tmp_path / "references.yaml").write_text("version: 1\ndocuments:\n  - doc.md\n", encoding="utf-8")
+    events: list[str] = []
+    fsync, commit_run = os.fsync, History.commit_run
+
+    def synced(fd: int) -> None:
+        fsync(fd)
+        events.append(f"fsync {os.path.basename(os.readlink(f'/proc/self/fd/{fd}'))}" if PROC else "fsync")
+
+    def committed(self: History, *args: object, **kwargs: object) -> None:
+        commit_run(self, *args, **kwargs)  # type: ignore[arg-type]
+        events.append("commit")
+
+    monkeypatch.setattr(os, "fsync", synced)
+    monkeypatch.setattr(History, "commit_run", committed)
+    config = load_config(tmp_path / "references.yaml")
+    settings = config.settings.replace(allow_private=True)
+    report = await run_check(config, settings=settings, state_dir=tmp_path / "state")
+
+    assert [r.verdict for r in report.results] == ["ok"] * 3
+    warc = next((tmp_path / "state" / "archive").glob("*.warc.gz")).name
+    wanted = f"fsync {warc}" if PROC else "fsync"
+    assert wanted in events and "commit" in events, events
+    assert events.index(wanted) < events.index("commit"), events
