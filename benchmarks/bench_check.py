@@ -257,6 +257,9 @@ def _peak_rss_mb() -> float:
 
 def bench(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(ROOT))
+    from peer_hosts import compile_package  # beside this file
+
+    compile_package(ROOT)
     limit = args.n / (args.concurrency / args.latency) if args.latency else 0.0  # no latency: no limit
     budget = max(120.0, 20 * limit)
     variants = ("default", "no-archive")

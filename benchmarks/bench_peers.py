@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from peer_hosts import Measure, Servers, become_subreaper, measure, raise_open_files_limit, serving
+from peer_hosts import Measure, Servers, become_subreaper, compile_package, measure, raise_open_files_limit, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS_VENV = Path(__file__).resolve().parent / ".venv-peers"
@@ -193,6 +193,7 @@ def run_tool(tool: Tool, servers: Servers, document: Path, folder: Path, args: a
 def bench(args: argparse.Namespace, out: Callable[[str], None] = lambda line: print(line, flush=True)) -> list[Run]:
     """All rounds at every latency; the runs in the order they were made."""
     raise_open_files_limit()
+    compile_package(ROOT)
     become_subreaper()
     tools = [ALL_TOOLS[name] for name in args.tools]
     runs: list[Run] = []
