@@ -100,9 +100,11 @@ def _digest_matches(digest: str, body: bytes) -> bool:
 
 def target_uri(url: str) -> str:
     """The URL as a WARC-Target-URI: ASCII, no fragment, no userinfo (a client never sends it),
-    token-like parameters REDACTED (an archive is shared; see redact.py); idempotent, so an
-    Original's URL maps to the string its own record was written with."""
-    return url if PLAIN_URL.fullmatch(url) else _target_uri(url)  # nearly every URL: no need to split it
+    token-like parameters REDACTED, in the query and in the path (`;jsessionid=`), as an archive is
+    shared (see redact.py); idempotent, so an Original's URL maps to the string its own record was
+    written with."""
+    # Nearly every URL: no need to split it. With an "=", its path may name a secret.
+    return url if "=" not in url and PLAIN_URL.fullmatch(url) else _target_uri(url)
 
 
 @functools.lru_cache(maxsize=4096)  # asked for each capture's URL by the store and the writer alike
@@ -122,7 +124,7 @@ def _target_uri(url: str) -> str:
         except UnicodeError:
             host = quote(host, safe="")
     query = redact("?" + requote(parts.query))[1:] if parts.query else ""
-    uri = urlunsplit((parts.scheme.lower(), host + requote(port), requote(parts.path), query, ""))
+    uri = urlunsplit((parts.scheme.lower(), host + requote(port), redact(requote(parts.path)), query, ""))
     return url if uri == url else uri  # kept once per capture until the run ends: one string, not two
 
 

@@ -17,11 +17,13 @@ SECRET_PARAMETERS = (
     "key", "api_key", "apikey", "api-key", "any name ending in _key or -key",
     "secret", "client_secret", "any name ending in secret",
     "password", "passwd", "pwd", "pass", "auth", "authorization", "credential", "credentials",
-    "signature", "sig", "session", "sessionid", "sid", "jwt", "awsaccesskeyid",
+    "signature", "sig", "session", "sessionid", "sid", "any name ending in sessionid or sessid (jsessionid, phpsessid)",
+    "jwt", "awsaccesskeyid",
     "X-Amz-* (Signature, Credential, Security-Token, ...)", "X-Goog-* (Signature, Credential, ...)",
 )
 _NAME = (r"(?:[\w.-]*(?:token|secret|passw(?:or)?d|signature|credentials?|api_?key|api-key)"
-         r"|[\w.-]*[_-]key|key|sig|auth|authorization|pwd|pass|session(?:_?id)?|sid|jwt|awsaccesskeyid"
+         r"|[\w.-]*[_-]key|key|sig|auth|authorization|pwd|pass|session(?:_?id)?|[\w.-]*sess(?:ion)?_?id|sid|jwt"
+         r"|awsaccesskeyid"
          r"|x-(?:amz|goog)-[\w-]+)")
 # The value runs to the next separator; quotes and angle brackets end a URL written in text.
 _PARAMETER = re.compile(rf"([?&;#]{_NAME}=)[^&;#\s\"'<>]*", re.IGNORECASE)

@@ -174,6 +174,23 @@ def test_secrets_never_reach_the_archive(archive) -> None:
     assert [v for k, v in resp.headers if k == "Set-Cookie"] == ["[redacted]", "[redacted]"]
 
 
+def test_secrets_in_a_path_never_reach_the_archive(tmp_path: Path) -> None:
+    """A session id or token written into the path (`;jsessionid=`) is masked in the WARC-Target-URI
+    and the archived request line, as in every report; the capture is found under that URI."""
+    cited = "http://shop.example/item/4;jsessionid=0A1B2C3D4E5F"
+    writer = WarcWriter(tmp_path / "archive", "run-0123456789abcdef", "2024-05-01T09:59:58Z")
+    with writer:
+        snapshot = writer.write(outcome(cited, HTML))
+    assert snapshot is not None
+    assert b"0A1B2C3D4E5F" not in gzip.decompress(writer.path.read_bytes())
+    (response, _), (request, _) = records(writer.path)[1:3]
+    assert response.rec_headers.get_header("WARC-Target-URI") == "http://shop.example/item/4;jsessionid=REDACTED"
+    assert request.http_headers.statusline == "/item/4;jsessionid=REDACTED HTTP/1.1"
+    assert target_uri(target_uri(cited)) == target_uri(cited)
+    assert snapshot.offset is not None
+    assert read_capture(tmp_path / "archive", snapshot.warc, snapshot.offset).url == target_uri(cited)
+
+
 def test_warcio_check_passes_and_every_digest_is_sha256(archive) -> None:
     _, writer, _ = archive
     result = run_warcio_check(writer.path)

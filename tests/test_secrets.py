@@ -222,6 +222,9 @@ async def test_private_hosts_are_never_named_to_the_archive(site: tuple[Site, st
     ("https://site.org/a?monkey=1&keyword=2&page=3", "https://site.org/a?monkey=1&keyword=2&page=3"),
     ("see <https://u:p@site.org/a?apikey=k>, then", "see <https://REDACTED@site.org/a?apikey=REDACTED>, then"),
     ("mailto:editor@site.org", "mailto:editor@site.org"),
+    ("https://site.org/shop;jsessionid=0A1B2C3D", "https://site.org/shop;jsessionid=REDACTED"),
+    ("https://site.org/a.php?PHPSESSID=abc&p=2", "https://site.org/a.php?PHPSESSID=REDACTED&p=2"),
+    ("https://site.org/a;token=x", "https://site.org/a;token=REDACTED"),
 ])
 def test_redact(raw: str, shown: str) -> None:
     assert redact(raw) == shown
