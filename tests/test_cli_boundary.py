@@ -2,6 +2,8 @@
 status 2 for every command, an interrupt is exit status 130, and neither prints a traceback."""
 from __future__ import annotations
 
+import asyncio
+import logging
 import signal
 import socket
 import sqlite3
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from linkcheck.cli import main
+from linkcheck.cli import boundary, main
 
 
 def run(*args: str) -> Result:
@@ -110,6 +112,43 @@ def test_an_interrupt_exits_130_with_one_line(tmp_path: Path) -> None:
             process.kill()
     assert process.returncode == 130
     assert err == "linkcheck: interrupted\n" and "Traceback" not in out
+
+
+class _InterruptedConnect:
+    """A socket whose connection completes just as Ctrl-C cancels the wait for it: the interrupt's
+    handler runs between two steps of asyncio's connect callback, as a signal handler can."""
+
+    def __init__(self, waiting: asyncio.Future[None]) -> None:
+        self.waiting = waiting
+
+    def getsockopt(self, *_: object) -> int:
+        self.waiting.cancel()
+        return 0  # connected
+
+
+async def _a_connect_completed_too_late() -> None:
+    loop = asyncio.get_running_loop()
+    waiting: asyncio.Future[None] = loop.create_future()
+    loop.call_soon(loop._sock_connect_cb, waiting, _InterruptedConnect(waiting), ("127.0.0.1", 9))  # type: ignore[attr-defined]
+    await asyncio.sleep(0.01)
+
+
+async def _a_callback_that_fails() -> None:
+    asyncio.get_running_loop().call_soon(int, "not a number")
+    await asyncio.sleep(0.01)
+
+
+def test_a_connect_given_up_at_an_interrupt_prints_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """The interrupt test above met this now and then: asyncio's own report of the connect callback
+    ahead of the one line. The command line's loop keeps it quiet and reports any other failure."""
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        asyncio.run(_a_connect_completed_too_late())
+        assert ["_sock_connect_cb" in r.getMessage() for r in caplog.records] == [True]  # what asyncio prints
+        caplog.clear()
+        boundary.run(_a_connect_completed_too_late())
+        assert caplog.records == []
+        boundary.run(_a_callback_that_fails())
+        assert [r.exc_info[0] for r in caplog.records if r.exc_info] == [ValueError]
 
 
 def test_a_reader_that_stops_reading_ends_the_output_quietly(tmp_path: Path) -> None:

@@ -7,15 +7,18 @@ Network trouble never gets here: every link's failure is a value in its result. 
 and is none of these is a bug, and keeps its traceback."""
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from ..errors import LinkcheckError
 from ..printable import printable
 
-__all__ = ["HISTORY", "INTERRUPTED", "PIPE_CLOSED", "InputProblem", "problem"]
+__all__ = ["HISTORY", "INTERRUPTED", "PIPE_CLOSED", "InputProblem", "problem", "run"]
 
 # ctx.meta key (shared by every context of one command line): the history database of the state dir
 # a command resolved, so that a damaged one is named even where SQLite's own message does not name it.
@@ -63,3 +66,23 @@ def _os_problem(exc: OSError) -> str:
     if exc.filename2 is not None:
         where += f" -> {printable(str(exc.filename2))}"
     return f"{where}: {reason}"
+
+
+T = TypeVar("T")
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)`, without the traceback Python may print when Ctrl-C lands as a connection
+    completes: the interrupt cancels the connect's future from inside the callback completing it
+    (`_sock_connect_cb`), which then fails to set its result. The connection was being given up
+    anyway; any other failure of a callback is still reported as asyncio reports it."""
+    with asyncio.Runner() as runner:
+        runner.get_loop().set_exception_handler(_quiet_on_abandoned_connect)
+        return runner.run(main)
+
+
+def _quiet_on_abandoned_connect(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    if isinstance(context.get("exception"), asyncio.InvalidStateError) and "_sock_connect_cb" in repr(
+            context.get("handle")):
+        return
+    loop.default_exception_handler(context)

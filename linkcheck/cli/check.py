@@ -1,7 +1,6 @@
 """`linkcheck check` and `linkcheck extract`: the documents' citations, and their verdicts."""
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 import shlex
@@ -19,7 +18,7 @@ from ..reports import FORMATS, text, write_reports
 from ..reports.github import emit_github
 from ..reports.notes import stand_ins
 from ..store import last_report_path
-from . import main
+from . import boundary, main
 from .options import Progress, duration, echo, in_ci, load, split, state, verdicts
 
 _FORMATS = tuple(FORMATS)
@@ -83,7 +82,7 @@ def check(paths: tuple[Path, ...], references: Path | None, report_dir: Path, st
         gc.set_threshold(max(collector[0], _RUN_GC_THRESHOLD), *collector[1:])
     kept = state(config, state_dir)
     try:
-        report = asyncio.run(run_check(config, list(paths), settings=settings, state_dir=kept,
+        report = boundary.run(run_check(config, list(paths), settings=settings, state_dir=kept,
                                        archive=not no_archive, cache_ttl=cache_ttl, progress=progress,
                                        archived_copies=True, expect_history=expect_history))
     finally:

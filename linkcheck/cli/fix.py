@@ -1,7 +1,6 @@
 """`linkcheck fix`: point placeholders at their registered source and moved links at their new home."""
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from ..fix import Edit, fix_html, fix_markdown, instructions, plan_edits, robust
 from ..model import RunReport, Verdict
 from ..pipeline import run_check
 from ..redact import is_redacted
-from . import main
+from . import boundary, main
 from .options import Progress, echo, in_ci, load, state
 
 __all__ = ["fix"]
@@ -63,7 +62,7 @@ def fix(paths: tuple[Path, ...], write: bool, robust: bool, references: Path | N
     try:
         # Only a run that changes the documents is recorded: a preview must not count as a run in
         # history (streaks, trends, the digest) nor leave snapshots behind.
-        report = asyncio.run(run_check(config, list(paths), settings=settings,
+        report = boundary.run(run_check(config, list(paths), settings=settings,
                                        state_dir=state(config, state_dir) if write else None,
                                        archive=write, progress=progress))
     finally:

@@ -1,7 +1,6 @@
 """`linkcheck pre-commit`: the pre-publication gate on the submissions among the files a commit touches."""
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from ..errors import LinkcheckError
 from ..model import Verdict
 from ..pipeline import run_check
 from ..reports import text
-from . import main
+from . import boundary, main
 from .options import echo, load, verdicts
 
 __all__ = ["pre_commit", "submissions"]
@@ -52,7 +51,7 @@ def pre_commit(files: tuple[Path, ...], references: Path | None, allow_private: 
         return
     settings = config.settings.replace(allow_private=allow_private)
     # No state dir: the run keeps nothing (no history, no WARC files) and writes no report.
-    report = asyncio.run(run_check(config, documents, settings=settings, state_dir=None, archive=False))
+    report = boundary.run(run_check(config, documents, settings=settings, state_dir=None, archive=False))
     echo(text.render(report), nl=False)
     for ref in unquoted_references(config):
         echo(f"warning: {config.path}:{ref.line}: reference {ref.id} has no quote: only its "

@@ -1,7 +1,6 @@
 """`linkcheck refs sync` and `linkcheck init`: start the reference register, and keep it in step."""
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from ..errors import LinkcheckError
 from ..pipeline import extract_documents
 from ..redact import redact
 from ..refs import SyncPlan, apply_sync, fetch_titles, init_register, plan_sync
-from . import main
+from . import boundary, main
 from .options import echo
 
 __all__ = ["init", "refs"]
@@ -22,7 +21,7 @@ _REFERENCES = "references.yaml"
 
 def _titles(plan: SyncPlan, settings: Settings, wanted: bool) -> dict[str, str]:
     urls = [new.url for new in plan.added if new.url]
-    return asyncio.run(fetch_titles(urls, settings)) if wanted and urls else {}
+    return boundary.run(fetch_titles(urls, settings)) if wanted and urls else {}
 
 
 def _count(n: int) -> str:
