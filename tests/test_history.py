@@ -187,13 +187,13 @@ def test_recent_verdicts_follow_each_url_through_finished_runs(h: History) -> No
     run(h, "4", t(4), t(4, 1), broken(), broken(other, ref="r2"))
     h.start_run("now", t(5))
     recent = h.recent_verdicts()
-    assert recent[(URL, "")] == [(t(1, 1), "ok"), (t(2, 1), "broken"), (t(4, 1), "broken")]
+    assert recent[(URL, "")] == [(t(1), "ok"), (t(2), "broken"), (t(4), "broken")]  # dated by their start
     # The reference named it first, then none did, then another: one history all the same.
-    assert recent[(other, "")] == [(t(1, 1), "ok"), (t(2, 1), "ok"), (t(4, 1), "broken")]
-    assert recent[("#", "p1")] == [(t(1, 1), "placeholder")]  # placeholders: told apart by reference
+    assert recent[(other, "")] == [(t(1), "ok"), (t(2), "ok"), (t(4), "broken")]
+    assert recent[("#", "p1")] == [(t(1), "placeholder")]  # placeholders: told apart by reference
     assert ("#", "p2") not in recent and (URL, "r1") not in recent
     info = compute_trend(recent[(URL, "")], "broken", t(5))
-    assert info == TrendInfo(t(2, 1), 3, t(1, 1), "still")
+    assert info == TrendInfo(t(2), 3, t(1), "still")
 
 
 def test_a_renamed_reference_keeps_its_history(h: History) -> None:
@@ -204,9 +204,9 @@ def test_a_renamed_reference_keeps_its_history(h: History) -> None:
     h.start_run("now", t(4))
     previous = h.recent_verdicts()[identity(URL, "ons-2020-table")]
     info = compute_trend(previous, "broken", t(4))
-    assert info == TrendInfo(t(2, 1), 3, t(1, 1), "still")
+    assert info == TrendInfo(t(2), 3, t(1), "still")
     digest_rows = h.results_between(t(1), t(3, 2))
-    assert [r.first_failed for r in digest_rows if r.run_id == "3"] == [t(2, 1)]
+    assert [r.first_failed for r in digest_rows if r.run_id == "3"] == [t(2)]  # as the reports date it
 
 
 def test_streaks_count_every_run_not_only_the_last_twenty(h: History) -> None:
@@ -216,7 +216,7 @@ def test_streaks_count_every_run_not_only_the_last_twenty(h: History) -> None:
     h.start_run("now", t(28))
     previous = h.recent_verdicts()[(URL, "")]
     info = compute_trend(previous, "broken", t(28))
-    assert info.consecutive_failures == 27 and info.first_failed == t(2, 1) and info.last_ok == t(1, 1)
+    assert info.consecutive_failures == 27 and info.first_failed == t(2) and info.last_ok == t(1)
 
 
 def test_timeline_is_finished_runs_oldest_first(h: History) -> None:
@@ -447,7 +447,7 @@ def test_sigkill_mid_batch_leaves_a_consistent_database(db: Path) -> None:
     with History(db) as h:
         assert [(r.id, r.finished) for r in h.runs()] == [("crashed", None), ("before", t(1, 1))]
         run(h, "after", t(3), t(3, 1), broken("https://example.org/0/0", ref="r"))
-        assert h.recent_verdicts()[("https://example.org/0/0", "")] == [(t(1, 1), "ok"), (t(3, 1), "broken")]
+        assert h.recent_verdicts()[("https://example.org/0/0", "")] == [(t(1), "ok"), (t(3), "broken")]
         assert h.timeline("https://example.org/3/0") == []
         assert h.runs()[0].id == "after"
 

@@ -93,7 +93,7 @@ async def test_offline_run_is_kept_but_counted_by_no_digest_or_trend(site: tuple
     with History(history_path(tmp_path / ".linkcheck")) as h:
         runs = h.runs()
     assert [r.offline for r in runs] == [True, False]  # kept, and marked
-    assert offline["labour"].last_ok == runs[1].finished
+    assert offline["labour"].last_ok == runs[1].started  # runs are dated by their start, as each reported
 
     subject, text = _digest(tmp_path)
     assert "0 newly broken, 0 changed, 0 still broken, 0 fixed" in subject
@@ -109,7 +109,7 @@ async def test_offline_run_is_kept_but_counted_by_no_digest_or_trend(site: tuple
     housing = later["housing"]
     assert (str(housing.verdict), housing.trend, housing.consecutive_failures) == ("broken", "new", 1)
     assert housing.first_failed is not None and housing.first_failed >= runs[0].finished
-    assert housing.last_ok == runs[1].finished
+    assert housing.last_ok == runs[1].started
 
     subject, text = _digest(tmp_path)
     assert "1 newly broken, 0 changed, 0 still broken, 0 fixed" in subject

@@ -133,18 +133,20 @@ class History:
                 for run_id, started, finished, summary, offline in rows]
 
     def recent_verdicts(self, runs: int = 20) -> dict[tuple[str, str], list[tuple[str, str]]]:
-        """For every identity (see `identity`), (finished, verdict) in the last `runs` counted runs,
-        oldest first: what trends are computed from, in one query for the whole run. A streak
-        that fills the whole window is read back to its start: streaks count every run."""
+        """For every identity (see `identity`), (started, verdict) in the last `runs` counted runs,
+        oldest first: what trends are computed from, in one query for the whole run. Each run is
+        dated by its start, as its own report dated a failure it found or a good result: the finish
+        is not known while results are judged. A streak that fills the whole window is read back to
+        its start: streaks count every run."""
         rows = self._conn.execute(
-            "SELECT r.url, r.reference_id, runs.finished, r.verdict FROM results r JOIN runs ON runs.id = r.run_id "
+            "SELECT r.url, r.reference_id, runs.started, r.verdict FROM results r JOIN runs ON runs.id = r.run_id "
             f"WHERE r.run_id IN (SELECT id FROM runs WHERE {_COUNTED.replace('runs.', '')} "
             f"{_LATEST_FIRST.replace('runs.', '')} LIMIT ?) ORDER BY runs.finished, runs.started, runs.rowid",
             (runs,)).fetchall()
         found = _by_identity(rows)
         window_start = min((v[0][0] for v in found.values() if v), default=None)
         if window_start is not None and self._conn.execute(
-                f"SELECT 1 FROM runs WHERE {_COUNTED} AND runs.finished < ? LIMIT 1", (window_start,)).fetchone():
+                f"SELECT 1 FROM runs WHERE {_COUNTED} AND runs.started < ? LIMIT 1", (window_start,)).fetchone():
             for key, verdicts in found.items():
                 if all(v in FAILING for _, v in verdicts):
                     found[key] = self._whole_streak(key, verdicts)
@@ -154,7 +156,7 @@ class History:
         """An identity's verdicts from its last good one (if any) on, when the window holds only failures."""
         url, reference_id = key
         rows = self._conn.execute(
-            "SELECT r.url, r.reference_id, runs.finished, r.verdict FROM results r JOIN runs ON runs.id = r.run_id "
+            "SELECT r.url, r.reference_id, runs.started, r.verdict FROM results r JOIN runs ON runs.id = r.run_id "
             f"WHERE r.url = ?1 AND (?2 = '' OR r.reference_id = ?2) AND {_COUNTED} AND runs.finished >= COALESCE(("
             "  SELECT MAX(g.finished) FROM results gr JOIN runs g ON g.id = gr.run_id "
             f"  WHERE gr.url = ?1 AND (?2 = '' OR gr.reference_id = ?2) AND {_COUNTED.replace('runs.', 'g.')} "
@@ -390,15 +392,15 @@ def _sql_in(verdicts: frozenset[Verdict]) -> str:
 
 _FAILING_SQL = _sql_in(FAILING)
 _GOOD_SQL = _sql_in(GOOD)
-# The streak start is one indexed look-up per failing row: the earliest failing run after the
-# citation's last non-failing run (both at or before this row's run).
+# The streak start is one indexed look-up per failing row: the start of the earliest failing run
+# after the citation's last non-failing run (both at or before this row's run), as reports date it.
 # In SQL, `identity`: a URL's rows whatever their reference; a placeholder's by its reference.
 _SAME_IDENTITY = "(instr(r.url, '://') > 0 OR {other}.reference_id = r.reference_id)"
 _RESULT_SELECT = f"""
     SELECT runs.id, runs.finished, r.url, r.reference_id, r.verdict, r.reason, r.detail, r.http_status,
            r.final_url, r.citations,
            CASE WHEN r.verdict IN {_FAILING_SQL} THEN (
-               SELECT MIN(f.finished) FROM results fr JOIN runs f ON f.id = fr.run_id
+               SELECT MIN(f.started) FROM results fr JOIN runs f ON f.id = fr.run_id
                WHERE fr.url = r.url AND {_SAME_IDENTITY.format(other="fr")} AND f.finished <= runs.finished
                  AND f.offline = 0 AND f.finished > COALESCE((
                      SELECT MAX(g.finished) FROM results gr JOIN runs g ON g.id = gr.run_id
@@ -410,14 +412,14 @@ _RESULT_SELECT = f"""
 
 
 def _by_identity(rows: Sequence[tuple[str, str, str, str]]) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """(url, reference_id, finished, verdict) rows, oldest first, grouped by identity: one verdict
+    """(url, reference_id, run time, verdict) rows, oldest first, grouped by identity: one verdict
     per run, a failing one if any (two references with one URL were once two results)."""
     found: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for url, reference_id, finished, verdict in rows:
+    for url, reference_id, time, verdict in rows:
         verdicts = found.setdefault(identity(url, reference_id), [])
-        if verdicts and verdicts[-1][0] == finished:
+        if verdicts and verdicts[-1][0] == time:
             if verdict in FAILING:
-                verdicts[-1] = (finished, verdict)
+                verdicts[-1] = (time, verdict)
             continue
-        verdicts.append((finished, verdict))
+        verdicts.append((time, verdict))
     return found

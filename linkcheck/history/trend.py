@@ -29,7 +29,8 @@ def carried_trend(previous: Sequence[tuple[str, str]]) -> TrendInfo:
 
 
 def compute_trend(previous: Sequence[tuple[str, str]], current: str, now: str) -> TrendInfo:
-    """The history fields for a verdict, from (finished time, verdict) of earlier runs, oldest first.
+    """The history fields for a verdict, from (start time, verdict) of earlier runs, oldest first;
+    `now` is this run's start.
 
     Pure, so every streak and flip rule is tested without a database."""
     previous = list(previous)
