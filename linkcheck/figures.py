@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 __all__ = ["Figure", "claims_of", "figure_signals", "find_figures", "may_state_figures", "normalised", "present",
-           "same_amount", "stand_in"]
+           "same_amount", "signals_state_figures", "stand_in"]
 
 _SCALES = {
     "thousand": 10**3, "k": 10**3,
@@ -80,7 +80,12 @@ _ASCII_DIGIT = re.compile("[0-9]")
 def may_state_figures(text: str) -> bool:
     """False when `text` cannot hold a marked amount: a cheap test before `find_figures`, which
     parses every number."""
-    marked, ratio, count = figure_signals(text)
+    return signals_state_figures(figure_signals(text))
+
+
+def signals_state_figures(signals: tuple[bool, bool, bool]) -> bool:
+    """Whether `figure_signals` found what an amount needs: a mark, or a ratio word and a count."""
+    marked, ratio, count = signals
     return marked or (ratio and count)
 
 

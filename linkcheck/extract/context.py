@@ -9,7 +9,7 @@ from dataclasses import replace
 from operator import itemgetter
 
 from linkcheck.dates import ACCESSED, find_accessed
-from linkcheck.figures import claims_of, figure_signals, may_state_figures
+from linkcheck.figures import claims_of, figure_signals, may_state_figures, signals_state_figures
 from linkcheck.model import Citation
 from linkcheck.sentences import sentence_around
 
@@ -187,8 +187,7 @@ class _Stretch:
         """`may_state_figures(text)`, read off the stretch when `text` is one of its plain lines (a
         line that is only a link has its text for anchor)."""
         signals = self._signals.get(text)
-        marked, ratio, count = figure_signals(text) if signals is None else signals
-        return marked or (ratio and count)
+        return signals_state_figures(figure_signals(text) if signals is None else signals)
 
     def _make(self, low: int, high: int) -> None:
         """Lines `low`..`high` at least; ahead in the document, as far as the citations there read."""

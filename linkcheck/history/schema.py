@@ -1,6 +1,7 @@
 """The history database's schema: numbered migrations, transactions, and the shape of its times."""
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -78,9 +79,16 @@ MIGRATIONS: list[str] = [
 
 def check_time(value: str, what: str) -> None:
     """Refuse times in any other shape: the queries compare them as strings."""
-    if not isinstance(value, str) or not _TIME_SHAPE.fullmatch(value):
+    if not isinstance(value, str) or not _is_time(value):
         raise ValueError(f"{what} must be YYYY-MM-DDThh:mm:ssZ, not {value!r}")
-    parse_time(value)  # and a real date
+
+
+@functools.lru_cache(maxsize=1024)  # a run's rows share a few seconds: each is parsed once
+def _is_time(value: str) -> bool:
+    if not _TIME_SHAPE.fullmatch(value):
+        return False
+    parse_time(value)  # and a real date (ValueError names what is wrong with it)
+    return True
 
 
 

@@ -37,23 +37,17 @@ def save_text(conn: sqlite3.Connection, sha256: str, text: str) -> None:
 def snapshot_rows(items: Iterable[Capture]) -> Iterator[tuple[Any, ...]]:
     """Rows made one by one as they are inserted: a bad one raises inside the transaction, which
     then rolls back whole."""
-    checked: set[str] = set()  # a run's captures share a few seconds: each is checked once
     for url, snapshot, status, digest, revisit, target_uri in items:
         if snapshot.time is None or snapshot.offset is None:
             raise ValueError("a snapshot needs its capture time and WARC offset to be indexed")
-        if snapshot.time not in checked:
-            check_time(snapshot.time, "snapshot time")
-            checked.add(snapshot.time)
+        check_time(snapshot.time, "snapshot time")
         yield (url, snapshot.time, status, snapshot.sha256, digest, snapshot.warc, snapshot.offset,
                int(revisit), target_uri)
 
 
 def _baseline_rows(items: Iterable[tuple[str, str, str]]) -> Iterator[tuple[str, str, str]]:
-    checked: set[str] = set()
     for item in items:
-        if item[2] not in checked:
-            check_time(item[2], "baseline time")
-            checked.add(item[2])
+        check_time(item[2], "baseline time")
         yield item
 
 
