@@ -2,7 +2,9 @@
 vocabulary of `verdicts`, from what `wire` says a fetch gave (the names of both are exported here too)."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import Any
 
 from .figures import Figure
@@ -320,14 +322,14 @@ class RunReport:
     @property
     def summary(self) -> dict[str, int]:
         counts = {str(v): 0 for v in Verdict}
-        for r in self.results:
-            counts[str(r.verdict)] += 1
+        for verdict, n in Counter(map(attrgetter("verdict"), self.results)).items():  # counted in C
+            counts[str(verdict)] += n
         return counts
 
     @property
     def figures_not_found(self) -> int:
         """How many figures the citations state were never found on their source."""
-        return sum(len(r.figures_not_found) for r in self.results)
+        return sum(map(len, map(attrgetter("figures_not_found"), self.results)))
 
     def failing(self, fail_on: frozenset[Verdict]) -> list[Result]:
         return [r for r in self.results if r.verdict in fail_on]
