@@ -30,7 +30,7 @@ from .policy import AddressPolicy, Gate, ip_is_public
 from .resolver import PolicyResolver, PrivateAddressError
 from .retry import parse_retry_after, retry_delay
 from .times import utc_now
-from .urls import from_header, host_is_usable, normalise, split_fragment
+from .urls import from_header, host_is_usable, normalise, scheme_and_host, split_fragment
 from .wire import ErrorKind, FetchOutcome, Hop
 
 __all__ = ["Clock", "Fetcher", "SystemClock", "USER_AGENT", "map_exception"]
@@ -202,7 +202,7 @@ class Fetcher:
             outcome = await self._attempt(url, need_body, peek)
             delay = retry_delay(outcome, attempt, self.settings.retries, self.settings.retry_after_cap, self.rng)
             if delay is not None and outcome.error in _UNANSWERED:
-                delay = None if self._hosts.is_down(host_key(urlsplit(url).hostname)) else delay
+                delay = None if self._hosts.is_down(host_key(scheme_and_host(url)[1])) else delay
             if delay is not None or not hold:  # an answer thrown away for a retry holds nothing
                 self.release(outcome)
             if delay is None:
@@ -236,23 +236,23 @@ class Fetcher:
         chain = _Chain()
         current = url
         for _ in range(self.settings.max_redirects + 1):
-            parts = urlsplit(current)
-            if parts.scheme not in ("http", "https"):
+            scheme, hostname = scheme_and_host(current)
+            if scheme not in ("http", "https"):
                 return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.UNSUPPORTED_SCHEME,
                                     error_detail=current, final_url=current)
             if hops:  # the cited URL itself was judged before the fetch
-                refused = self._hop_refusal(current, parts.hostname or "")
+                refused = self._hop_refusal(current, hostname or "")
                 if refused is not None:
                     kind, detail = refused
                     return FetchOutcome(url, hops=tuple(hops), error=kind, error_detail=detail, final_url=current)
-            refusal = self.gate.address_refusal(parts.hostname or "")
+            refusal = self.gate.address_refusal(hostname or "")
             if refusal is not None:
                 return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.PRIVATE_ADDRESS,
                                     error_detail=unfetched(refusal).detail, final_url=current)
-            host = host_key(parts.hostname)
+            host = host_key(hostname)
             visited[current] = len(chain)
             try:
-                answer = await self._send(method, current, need_body, peek, chain, parts.scheme, host)
+                answer = await self._send(method, current, need_body, peek, chain, scheme, host)
             except HostDown as exc:
                 return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.HOST_DOWN, error_detail=str(exc),
                                     final_url=current)

@@ -16,7 +16,7 @@ from .wire import ErrorKind, FetchOutcome, Hop
 __all__ = [
     "Citation", "ErrorKind", "FetchOutcome", "Hop", "Reason", "Reference", "Result",
     "RunReport", "Snapshot", "Target", "Verdict", "FAILING", "GOOD", "HISTORY_MISSING", "HISTORY_NOTE", "LOST",
-    "QUIET", "REASONS_BY_VERDICT", "SCHEMA_VERSION", "identity",
+    "QUIET", "REASONS_BY_VERDICT", "SCHEMA_VERSION", "identity", "masked",
 ]
 
 SCHEMA_VERSION = 1
@@ -201,8 +201,8 @@ class Result:
         # "@" or "=" can hold one: the rest (nearly every result) costs a few membership tests.
         for name in _MASKED:
             value = getattr(self, name)
-            if value and ("@" in value or "=" in value):
-                object.__setattr__(self, name, redact(value))
+            if value and (hidden := masked(value)) is not value:
+                object.__setattr__(self, name, hidden)
         shown = self.then_now
         if shown is not None and shown.memento_url and ("@" in shown.memento_url or "=" in shown.memento_url):
             object.__setattr__(self, "then_now", replace(shown, memento_url=redact(shown.memento_url)))
@@ -285,6 +285,12 @@ class Result:
 
 
 _MASKED = ("url", "final_url", "suggested_url", "archived_url", "detail")
+
+
+def masked(text: str) -> str:
+    """`text` as a result shows it (its URL, final URL, detail...): credentials and tokens masked.
+    Only text holding an "@" or "=" can hold one: the rest is returned as it is."""
+    return redact(text) if "@" in text or "=" in text else text
 
 
 def _redacted(citation: Citation) -> Citation:

@@ -23,7 +23,7 @@ from .facts import Fact, Unchecked, Unreached
 from .feed import drain
 from .fetch import Clock, Fetcher
 from .files import write_atomic
-from .history import CachedResult
+from .history import CachedResult, TrendInfo
 from .hosts import host_key
 from .localfile import look_up
 from .model import (
@@ -39,6 +39,7 @@ from .model import (
     Snapshot,
     Target,
     Verdict,
+    masked,
 )
 from .policy import AddressPolicy, Gate, ip_is_public
 from .reading import Reader, Request
@@ -75,8 +76,15 @@ def extract_documents(paths: Sequence[Path]) -> tuple[list[Path], list[Citation]
     return documents, citations
 
 
+# The history fields of a result no earlier run is asked about (the Result's defaults).
+_NO_HISTORY = TrendInfo(None, 0, None, None)
+
+
 def _result(target: Target, judgement: classify.Judgement, outcome: FetchOutcome | None = None,
-            snapshot: Snapshot | None = None, comparison: classify.Comparison | None = None) -> Result:
+            snapshot: Snapshot | None = None, comparison: classify.Comparison | None = None, *,
+            history: TrendInfo = _NO_HISTORY, baseline_note: str | None = None) -> Result:
+    """The result of a target as judged; with its `history` (the store's `trend`) and the snapshot
+    as shown, it is the result `EvidenceStore.note` would make of it, built once."""
     drifted = judgement.reason is Reason.CONTENT_DRIFT and comparison is not None
     read = comparison is not None and judgement.reason is not Reason.UNREADABLE
     lost = tuple(was for was, _ in comparison.figures_lost) if comparison is not None and read else ()
@@ -93,7 +101,9 @@ def _result(target: Target, judgement: classify.Judgement, outcome: FetchOutcome
         claims=target.claims, figures_found=comparison.figures_found if comparison and read else (),
         figures_not_found=tuple(t for t in comparison.figures_missing if t not in lost) if comparison and read else (),
         figures_lost=lost,
-        then_now=comparison.then_now if comparison is not None and judgement.reason in _SHOWN_THEN else None)
+        then_now=comparison.then_now if comparison is not None and judgement.reason in _SHOWN_THEN else None,
+        first_failed=history.first_failed, consecutive_failures=history.consecutive_failures,
+        last_ok=history.last_ok, trend=history.trend, baseline_note=baseline_note)
 
 
 # The reasons a result shows the cited sentence then and now for.
@@ -111,8 +121,10 @@ def _reading_request(outcome: FetchOutcome, members: Sequence[Target], settings:
     if (outcome.body is None or outcome.status is None or not 200 <= outcome.status < 300
             or all(t.embedded for t in members)):
         return Request()
-    final = outcome.final_url or outcome.url
     html = evidence.is_html(outcome.content_type)
+    if not any(_wants_body(t) for t in members):  # no fragment, quote or figure: the page's signals alone
+        return Request(outcome, tuple(members), page=html, threshold=settings.drift_threshold)
+    final = outcome.final_url or outcome.url
     cited = [fragments.parse(t.fragment, final) for t in members]
     anchors = html and any(evidence.fragment_checkable(f.element) for f in cited)
     texts = any(ref.quote for t in members for ref in t.references) or any(t.claims for t in members) or any(
@@ -287,6 +299,8 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
 
             async def judge(outcome: FetchOutcome, members: list[int], found: Found | None) -> None:
                 snapshot = store.keep(outcome) if store else None
+                shown = store.display(snapshot) if store is not None and snapshot is not None else None
+                baseline_note = found.note if found and found.note else None
                 request = _reading_request(outcome, [targets[i] for i in members], settings)
                 if store is not None:
                     request = store.drift_request(request, outcome, snapshot)
@@ -295,12 +309,17 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                     store.remember(outcome, reading)
                 known = await works if works is not None and any(doi_of(targets[i].url) for i in members) else {}
                 for k, i in enumerate(members):
+                    target = targets[i]
                     quoted = reading.comparison(k)
-                    comparison = store.compare(targets[i], outcome, quoted, reading) if store else quoted
-                    work = known.get(doi_of(targets[i].url) or "")
-                    judgement = classify.classify(targets[i], outcome, comparison, work, reading)
-                    result = _result(targets[i], judgement, outcome, snapshot, comparison)
-                    judged[i] = note(replace(result, baseline_note=found.note) if found and found.note else result)
+                    comparison = store.compare(target, outcome, quoted, reading) if store else quoted
+                    work = known.get(doi_of(target.url) or "")
+                    judgement = classify.classify(target, outcome, comparison, work, reading)
+                    # Built once with what `note` adds: the history fields, the snapshot as shown.
+                    history = _NO_HISTORY if store is None else store.trend(
+                        masked(target.url), target.reference.id if target.reference else None,
+                        judgement.verdict, judgement.reason)
+                    judged[i] = _result(target, judgement, outcome, shown, comparison, history=history,
+                                        baseline_note=baseline_note)
 
             async def one(url: str, members: list[int]) -> None:
                 nonlocal done

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from . import content, figures, fragments, thennow
 from .archive import Original, WarcWriter, capture_digests, read_capture, target_uri, warc_date
 from .classify import Comparison
-from .history import CachedResult, History, MementoRow, carried_trend, compute_trend, identity
+from .history import CachedResult, History, MementoRow, TrendInfo, carried_trend, compute_trend, identity
 from .history.write import Capture
 from .model import GOOD, FetchOutcome, Reason, Result, Snapshot, Target, Verdict
 from .reading import Reading, Request
@@ -64,6 +64,7 @@ class EvidenceStore:
         self._with_baseline: set[str] = set()
         self._archived: set[str] = set()
         self._recent: dict[tuple[str, str], list[tuple[str, str]]] = {}  # earlier verdicts, for trends
+        self._first_trends: dict[tuple[Verdict, bool], TrendInfo] = {}  # of sources with no earlier verdict
         self._drifting: dict[str, tuple[str | None, str, str]] = {}  # URL -> baseline time, its sha, this sha
         self._mementos: dict[tuple[str, str], MementoRow] = {}  # (URL, date cited) -> the archives' answer
         self._asked: list[MementoRow] = []  # answers given during this run
@@ -286,12 +287,25 @@ class EvidenceStore:
         """The result as reports show it: its history (first failure, streak, last ok, trend) as the
         runs before this one left it, and its snapshot's path. Nothing is written: `finish`
         records the run's results once, as they end."""
-        previous = self._recent.get(identity(result.url, result.reference_id or ""), [])
-        info = (carried_trend(previous) if result.reason is Reason.OFFLINE
-                else compute_trend(previous, str(result.verdict), self.started))
+        info = self.trend(result.url, result.reference_id, result.verdict, result.reason)
         return replace(result, first_failed=info.first_failed, last_ok=info.last_ok,
                        consecutive_failures=info.consecutive_failures, trend=info.trend,
                        snapshot=self.display(result.snapshot) if result.snapshot else None)
+
+    def trend(self, url: str, reference_id: str | None, verdict: Verdict, reason: Reason) -> TrendInfo:
+        """The history fields `note` gives a result with this URL (as results show it), reference,
+        verdict and reason: a result built with them needs no `note`."""
+        previous = self._recent.get(identity(url, reference_id or ""))
+        if previous is not None:
+            return carried_trend(previous) if reason is Reason.OFFLINE else compute_trend(previous, str(verdict),
+                                                                                         self.started)
+        # A source no earlier run checked: the same fields for every result with its verdict.
+        key = (verdict, reason is Reason.OFFLINE)
+        info = self._first_trends.get(key)
+        if info is None:
+            info = self._first_trends[key] = carried_trend([]) if key[1] else compute_trend([], str(verdict),
+                                                                                           self.started)
+        return info
 
     def last_good(self, result: Result) -> tuple[Snapshot, str] | None:
         """(snapshot, URL captured) that still shows the evidence: for a changed page its baseline,
