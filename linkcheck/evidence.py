@@ -1,6 +1,7 @@
 """Pure readings of a fetched page: is it a disguised 404, a bot wall, does it hold the fragment."""
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ class Page:
     sign_in_form: bool = False  # a password form is what the page is for (looked for only after a redirect)
 
 
+@functools.lru_cache(maxsize=256)  # asked several times of every answer, and a run sees a few types
 def is_html(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() in _HTML_TYPES
 

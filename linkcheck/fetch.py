@@ -366,7 +366,7 @@ async def _read_capped(resp: aiohttp.ClientResponse, limit: int,
     decompression-bomb body costs no more, and many at once no more than the budget. The chunks are
     joined once, trimmed before they are kept. The bytes kept stay taken from the budget."""
     encoding = resp.headers.get("Content-Encoding", "").strip()
-    decoder = coding.decoder_for(encoding, limit)
+    decoder = coding.decoder_for(encoding, limit) if encoding else None
     chunks: list[bytes] = []
     wire: list[bytes] | None = [] if encoding and encoding.lower() != "identity" else None
     held = size = 0

@@ -16,7 +16,7 @@ from .wire import ErrorKind, FetchOutcome, Hop
 __all__ = [
     "Citation", "ErrorKind", "FetchOutcome", "Hop", "Reason", "Reference", "Result",
     "RunReport", "Snapshot", "Target", "Verdict", "FAILING", "GOOD", "HISTORY_MISSING", "HISTORY_NOTE", "LOST",
-    "QUIET", "REASONS_BY_VERDICT", "SCHEMA_VERSION", "identity", "masked",
+    "QUIET", "REASONS_BY_VERDICT", "SCHEMA_VERSION", "identity",
 ]
 
 SCHEMA_VERSION = 1
@@ -98,6 +98,9 @@ class Reference:
     accessed: str | None = None
 
 
+_KIND = attrgetter("kind")  # asked of every target several times a fetch: no generator to make each time
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """One distinct thing to check: a normalised URL with every citation of it."""
@@ -123,7 +126,7 @@ class Target:
     def embedded(self) -> bool:
         """Only embedded (an image, a video...), never linked or registered: checked for
         reachability, not read for a soft 404, a quote or drift."""
-        return bool(self.citations) and self.reference is None and all(c.kind for c in self.citations)
+        return bool(self.citations) and self.reference is None and all(map(_KIND, self.citations))
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +204,8 @@ class Result:
         # "@" or "=" can hold one: the rest (nearly every result) costs a few membership tests.
         for name in _MASKED:
             value = getattr(self, name)
-            if value and (hidden := masked(value)) is not value:
-                object.__setattr__(self, name, hidden)
+            if value and ("@" in value or "=" in value):
+                object.__setattr__(self, name, redact(value))
         shown = self.then_now
         if shown is not None and shown.memento_url and ("@" in shown.memento_url or "=" in shown.memento_url):
             object.__setattr__(self, "then_now", replace(shown, memento_url=redact(shown.memento_url)))
@@ -285,12 +288,6 @@ class Result:
 
 
 _MASKED = ("url", "final_url", "suggested_url", "archived_url", "detail")
-
-
-def masked(text: str) -> str:
-    """`text` as a result shows it (its URL, final URL, detail...): credentials and tokens masked.
-    Only text holding an "@" or "=" can hold one: the rest is returned as it is."""
-    return redact(text) if "@" in text or "=" in text else text
 
 
 def _redacted(citation: Citation) -> Citation:

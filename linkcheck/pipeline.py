@@ -39,10 +39,10 @@ from .model import (
     Snapshot,
     Target,
     Verdict,
-    masked,
 )
 from .policy import AddressPolicy, Gate, ip_is_public
 from .reading import Reader, Request
+from .redact import redact
 from .reports import json as report_json
 from .store import EvidenceStore, last_report_path
 from .times import utc_now
@@ -316,14 +316,14 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                     judgement = classify.classify(target, outcome, comparison, work, reading)
                     # Built once with what `note` adds: the history fields, the snapshot as shown.
                     history = _NO_HISTORY if store is None else store.trend(
-                        masked(target.url), target.reference.id if target.reference else None,
+                        redact(target.url), target.reference.id if target.reference else None,
                         judgement.verdict, judgement.reason)
                     judged[i] = _result(target, judgement, outcome, shown, comparison, history=history,
                                         baseline_note=baseline_note)
 
             async def one(url: str, members: list[int]) -> None:
                 nonlocal done
-                hits = [store.cached(targets[i], cache_ttl, started) for i in members] if store else []
+                hits = [store.cached(targets[i], cache_ttl, started) for i in members] if store and cache_ttl else []
                 if hits and all(hits):
                     judged.update((i, note(_from_cache(targets[i], hit)))
                                   for i, hit in zip(members, hits, strict=True) if hit)

@@ -99,12 +99,16 @@ class Reading:
         return self.comparisons[index] if index < len(self.comparisons) else None
 
 
+# What a body says when nothing was asked of it, or nothing found: one value for every such page.
+_NOTHING = Reading()
+
+
 def read_page(request: Request) -> Reading:
     """Every reading of one body, in one place: a check added to evidence, content or the store's
     `quote_comparison` runs here, in the worker, under the budgets, with no change to the crawl."""
     outcome = request.outcome
     if outcome is None or outcome.body is None:
-        return Reading()
+        return _NOTHING
     page = None
     # The soft-404 signal alone (no fragment, no redirect to look for a sign-in form at) needs a
     # parse only when a title or heading can say "not found": most pages cannot.
@@ -121,7 +125,8 @@ def read_page(request: Request) -> Reading:
 
         comparisons = tuple(quote_comparison(target, outcome) for target in request.targets)
     if not request.drift:
-        return Reading(page=page, comparisons=comparisons, pdf_names=names)
+        nothing = page is None and not comparisons and names is None  # most pages: nothing said
+        return _NOTHING if nothing else Reading(page=page, comparisons=comparisons, pdf_names=names)
     after = request.text if request.text is not None else content.main_text(outcome.body, outcome.content_type)
     before = request.baseline_text
     if before is None and request.baseline_body is not None:
@@ -221,7 +226,7 @@ class Reader:
 
     async def read(self, request: Request) -> Reading:
         if not request.wanted:
-            return Reading()
+            return _NOTHING
         if request.size > self.max_bytes:
             return Reading(unreadable=f"the page is {request.size:,} bytes, over the reading budget of "
                                       f"{self.max_bytes:,} bytes (read_max_bytes); not read")

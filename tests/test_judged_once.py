@@ -27,10 +27,10 @@ from linkcheck.model import (
     Snapshot,
     Target,
     Verdict,
-    masked,
 )
 from linkcheck.pipeline import run_check
 from linkcheck.reading import Request
+from linkcheck.redact import redact
 from linkcheck.store import EvidenceStore, history_path
 from tests.conftest import InstantClock
 from tests.server import article, html, serving
@@ -91,7 +91,7 @@ def test_a_result_built_with_its_history_is_the_noted_one(tmp_path: Path, cases:
             outcome = FetchOutcome(url, status=200, final_url=url, hops=hops)
             once = pipeline._result(
                 target, judgement, outcome, store.display(snapshot) if snapshot else None,
-                history=store.trend(masked(target.url), reference.id if reference else None, verdict, reason),
+                history=store.trend(redact(target.url), reference.id if reference else None, verdict, reason),
                 baseline_note=note)
             plain = pipeline._result(target, judgement, outcome, snapshot)
             full = replace(plain, baseline_note=note) if note else plain
@@ -104,7 +104,7 @@ def test_history_reaches_a_result_whose_url_holds_a_secret(tmp_path: Path) -> No
     _earlier_runs(state)
     gone = Judgement(Verdict.BROKEN, Reason.HTTP_STATUS, "404")
     with EvidenceStore(state, "now", "2024-01-04T00:00:00Z", archive=False, drift_threshold=0.6) as store:
-        info = store.trend(masked(SECRET), None, gone.verdict, gone.reason)
+        info = store.trend(redact(SECRET), None, gone.verdict, gone.reason)
         result = pipeline._result(Target(SECRET), gone, history=info)
     assert (result.trend, result.first_failed, result.last_ok) == ("flaky", "2024-01-04T00:00:00Z",
                                                                      "2024-01-03T00:00:00Z")
@@ -178,3 +178,12 @@ async def test_a_rerun_gives_each_fetched_result_its_history_and_shown_snapshot(
     for result in (first["gone"], first["kept"], second["kept"]):
         assert result.snapshot is not None and result.snapshot.warc.startswith(
             str(Path(os.path.relpath(tmp_path / "state")) / "archive"))
+
+
+@given(kinds=st.lists(st.sampled_from(["", "image", "video"]), max_size=3), registered=st.booleans())
+def test_a_target_is_embedded_when_every_citation_embeds_it_and_no_reference_names_it(
+        kinds: list[str], registered: bool) -> None:
+    url = "https://example.org/p.png"
+    target = Target(url, tuple(Citation("doc.md", 1, "x", url, kind=kind) for kind in kinds),
+                    Reference("r1", url) if registered else None)
+    assert target.embedded is (bool(kinds) and not registered and "" not in kinds)
