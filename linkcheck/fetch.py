@@ -10,10 +10,10 @@ import random
 import socket
 import ssl
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from http.cookies import BaseCookie
 from typing import Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -58,28 +58,6 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """One HTTP response, as much of it as the checks need."""
-
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    content_type: str
-    body: bytes | None
-    truncated: bool
-    method: str
-    request_headers: tuple[tuple[str, str], ...] = ()
-    reason: str = ""
-    http_version: str = "1.1"
-    at: str = ""
-    retry_after: float | None = None  # parsed once: the host's pause and the retry wait agree
-    wire: bytes | None = None  # the body as sent, when a content coding was removed from it
-
-    def header(self, name: str) -> str | None:
-        lname = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lname), None)
 
 
 def map_exception(exc: BaseException) -> tuple[ErrorKind, str]:
@@ -252,7 +230,7 @@ class Fetcher:
             host = host_key(hostname)
             visited[current] = len(chain)
             try:
-                answer = await self._send(method, current, need_body, peek, chain, scheme, host)
+                answer = await self._send(method, current, need_body, peek, chain, scheme, host, url, tuple(hops))
             except HostDown as exc:
                 return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.HOST_DOWN, error_detail=str(exc),
                                     final_url=current)
@@ -262,7 +240,7 @@ class Fetcher:
                     self._hosts.unanswered(host)
                 return FetchOutcome(url, hops=tuple(hops), error=kind, error_detail=detail, final_url=current)
             location = answer.header("Location") if answer.status in _REDIRECTS else None
-            if location:
+            if location and answer.status is not None:
                 hops.append(Hop(current, answer.status))
                 try:
                     current = split_fragment(normalise(urljoin(current, from_header(location.strip()))))[0]
@@ -273,13 +251,7 @@ class Fetcher:
                     return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.REDIRECT_LOOP,
                                         error_detail=f"back to {current}", final_url=current)
                 continue
-            return FetchOutcome(
-                url, status=answer.status, final_url=current, hops=tuple(hops),
-                content_type=answer.content_type, headers=answer.headers, body=answer.body,
-                body_truncated=answer.truncated, method=answer.method,
-                retry_after=answer.retry_after,
-                request_headers=answer.request_headers, reason_phrase=answer.reason,
-                http_version=answer.http_version, fetched_at=answer.at, wire_body=answer.wire)
+            return answer
         return FetchOutcome(url, hops=tuple(hops), error=ErrorKind.TOO_MANY_REDIRECTS,
                             error_detail=f"more than {self.settings.max_redirects}", final_url=current)
 
@@ -293,22 +265,19 @@ class Fetcher:
             return ErrorKind.EXCLUDED, f"{url} (excluded by the pattern {pattern!r})"
         return None
 
-    async def _send(self, method: str, url: str, need_body: bool, peek: bool = True,
-                    chain: _Chain | None = None, scheme: str | None = None, host: str | None = None) -> _Answer:
-        """One request within the host's and the run's limits (the caller's split of `url` reused)."""
-        if scheme is None or host is None:
-            parts = urlsplit(url)
-            scheme, host = parts.scheme, host_key(parts.hostname)
+    async def _send(self, method: str, url: str, need_body: bool, peek: bool, chain: _Chain, scheme: str, host: str,
+                    origin: str, hops: tuple[Hop, ...]) -> FetchOutcome:
+        """One request within the host's and the run's limits (the caller's split of `url` reused): its
+        answer as the outcome of the chain from `origin` through `hops`, should it be the last."""
         held = await self._hosts.acquire(host)
         try:
             async with self._global:
-                return await self._request(method, url, need_body, peek, chain if chain is not None else _Chain(),
-                                           scheme, host)
+                return await self._request(method, url, need_body, peek, chain, scheme, host, origin, hops)
         finally:
             self._hosts.release(held)
 
     async def _request(self, method: str, url: str, need_body: bool, peek: bool, chain: _Chain, scheme: str,
-                       host: str) -> _Answer:
+                       host: str, origin: str, hops: tuple[Hop, ...]) -> FetchOutcome:
         assert self._session is not None
         target = URL(url, encoded=True)
         async with self._session.request(method, target, allow_redirects=False, cookies=chain.cookies_for(target),
@@ -328,8 +297,10 @@ class Fetcher:
                 content_type = effective_type(content_type, body)
             version = f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1"
             sent = tuple(resp.request_info.headers.items())
-            return _Answer(resp.status, headers, content_type, body, truncated, method, sent,
-                           resp.reason or "", version, utc_now(precise=True), retry_after, wire)
+            return FetchOutcome(origin, status=resp.status, final_url=url, hops=hops, content_type=content_type,
+                                headers=headers, body=body, body_truncated=truncated, method=method,
+                                retry_after=retry_after, request_headers=sent, reason_phrase=resp.reason or "",
+                                http_version=version, fetched_at=utc_now(precise=True), wire_body=wire)
 
     def _answered(self, host: str, resp: aiohttp.ClientResponse) -> float | None:
         """The host is there; if it asked us to wait, the pause begins before its slot is let go.
