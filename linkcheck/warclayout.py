@@ -16,7 +16,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from .model import FetchOutcome
 from .redact import redact
 
-__all__ = ["EMPTY_DIGEST", "PLAIN_URL", "REDACTED", "TOUCHED", "capture_records", "clean", "gzip_member",
+__all__ = ["EMPTY_DIGEST", "PLAIN_URL", "REDACTED", "STORED_MAX", "TOUCHED", "capture_records", "clean", "gzip_member",
            "payload_digest", "payload_digests"]
 
 REDACTED = "[redacted]"
@@ -183,6 +183,12 @@ def _layout(kind: str, fields: Mapping[str, str], head: bytes, payload: bytes) -
 def gzip_member(record: bytes) -> bytes:
     """One record as one gzip member. A smaller hash table (memLevel 4) than zlib's default makes
     a compressor three times cheaper to set up, which is most of the cost for a page-sized record;
-    the window stays 32 KiB, so large pages compress as well as ever."""
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 31, 4)
+    the window stays 32 KiB, so large pages compress as well as ever. A record of at most
+    STORED_MAX bytes (every request record but one sending many headers, the answer of a tiny
+    page) is stored as it is: its record ids and digests do not repeat, so deflating it saves a
+    quarter of its bytes at best, for ten times the time storing takes."""
+    compressor = zlib.compressobj(6 if len(record) > STORED_MAX else 0, zlib.DEFLATED, 31, 4)
     return compressor.compress(record) + compressor.flush()
+
+
+STORED_MAX = 1024

@@ -1,11 +1,13 @@
 """The WARC writer's short cuts give what the general path gives: target URIs, request lines,
-digests, record ids, offsets, and the times a run's index rows are checked against."""
+digests, record ids, gzip members, offsets, and the times a run's index rows are checked against."""
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import sqlite3
 import uuid
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -151,3 +153,20 @@ def test_every_index_time_is_checked_though_most_repeat(tmp_path: Path, times: l
     with sqlite3.connect(tmp_path / "h.sqlite") as db:
         assert db.execute("SELECT count(*) FROM snapshots").fetchone() == (len(times) - 1,)
         assert db.execute("SELECT count(*) FROM baselines").fetchone() == (len(times) - 1,)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.binary(max_size=2 * warclayout.STORED_MAX),
+                 st.integers(0, 2 * warclayout.STORED_MAX).map(lambda n: b"WARC-Type: request\r\n" * n)))
+@example(b"")
+@example(b"a" * warclayout.STORED_MAX)
+@example(b"a" * (warclayout.STORED_MAX + 1))
+def test_a_small_record_is_stored_and_a_larger_one_deflated_into_the_same_member(record: bytes) -> None:
+    deflated = zlib.compressobj(6, zlib.DEFLATED, 31, 4)
+    full = deflated.compress(record) + deflated.flush()
+    member = warclayout.gzip_member(record)
+    assert gzip.decompress(member) == record == gzip.decompress(full)
+    if len(record) > warclayout.STORED_MAX:
+        assert member == full
+    else:  # stored: the record's bytes as they are, in one block after the gzip header
+        assert len(member) == len(record) + 23 and member[15:15 + len(record)] == record
