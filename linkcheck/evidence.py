@@ -37,7 +37,11 @@ _AS_ASCII = str.maketrans({"\u0131": "i", "\u017f": "s"})
 # ones for such letters (fj, the Turkish i's), lower-cased.
 _LETTER_REFERENCE = re.compile(r"&(?:#|fjlig;|idot;|imath;|inodot;)")
 _TAG = re.compile(r"<[^>]*>")
-_READ = ("<title", "<h1", "<h2")
+# A title or top heading's start tag, and the end tags that close each. Matched ignoring ASCII
+# case alone: of the other letters only "\u0130" and the Kelvin sign lower-case to ASCII ones,
+# the first is replaced before the scan and the second spells none of these tags.
+_OPENING = re.compile(r"<(title|h1|h2)(?=[ \t\n\r\f/>]|\Z)", re.IGNORECASE | re.ASCII)
+_CLOSING = {name: re.compile("</" + name, re.IGNORECASE | re.ASCII) for name in ("title", "h1", "h2")}
 # Challenge pages of bot-protection services: a person can pass them, a checker cannot.
 _BOT_WALL = re.compile(
     r"verify\s+(?:that\s+)?you\s+are\s+(?:a\s+)?human|are\s+you\s+a\s+robot|captcha|cf-chl|"
@@ -119,22 +123,16 @@ def may_say_not_found(body: bytes, content_type: str = "") -> bool:
     start tag to its end tag, or to the end of the page when it has none (an end tag always
     closes the element it names). A scan far cheaper than the parse: a page that cannot be a
     soft 404 is not parsed for one."""
-    # "İ" is the one letter whose lower case is longer: replaced first, every offset stays put.
-    text = decode_html(body, charset_param(content_type)).replace("\u0130", "i").lower()
-    for opening in _READ:
-        at = text.find(opening)
-        while at >= 0:
-            start = at + len(opening)
-            if text[start:start + 1] in ("", " ", "\t", "\n", "\r", "\f", "/", ">") and _says_not_found(
-                    text, start, "</" + opening[1:]):
-                return True
-            at = text.find(opening, start)
-    return False
+    # "İ" is the one letter whose lower case is longer: replaced first, a region lower-cased alone
+    # reads as it would in the whole page lower-cased. Only the regions are: a whole page of
+    # letters other than ASCII takes many times as long to lower-case as to scan for tags.
+    text = decode_html(body, charset_param(content_type)).replace("\u0130", "i")
+    return any(_says_not_found(text, tag.end(), _CLOSING[tag[1].lower()]) for tag in _OPENING.finditer(text))
 
 
-def _says_not_found(text: str, start: int, closing: str) -> bool:
-    end = text.find(closing, start)
-    region = text[start:end if end >= 0 else len(text)]
+def _says_not_found(text: str, start: int, closing: re.Pattern[str]) -> bool:
+    end = closing.search(text, start)
+    region = text[start:end.start() if end is not None else len(text)].lower()
     if _LETTER_REFERENCE.search(region):
         return True
     words = _TAG.sub("", region) if "<" in region else region

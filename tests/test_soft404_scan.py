@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from linkcheck import evidence
 from linkcheck.config import Config, Settings
+from linkcheck.encoding import charset_param, decode_html
 from linkcheck.model import Result
 from linkcheck.pipeline import run_check
 from tests.conftest import InstantClock
@@ -60,6 +63,44 @@ def test_pages_whose_headings_say_nothing_of_the_kind_need_no_parse(name: str) -
 def test_a_charset_from_the_header_is_the_one_scanned() -> None:
     body = "<html><body><h1>Nothing found</h1></body></html>".encode("utf-16-le")  # no BOM: only the header says
     assert evidence.may_say_not_found(body, "text/html; charset=utf-16le")
+
+
+def _whole_page_lowered(body: bytes, content_type: str) -> bool:
+    """The scan read the simple way: the whole page lower-cased, each tag looked for in it."""
+    text = decode_html(body, charset_param(content_type)).replace("\u0130", "i").lower()
+    for opening in ("<title", "<h1", "<h2"):
+        at = text.find(opening)
+        while at >= 0:
+            start = at + len(opening)
+            if text[start:start + 1] in ("", " ", "\t", "\n", "\r", "\f", "/", ">"):
+                end = text.find("</" + opening[1:], start)
+                region = text[start:end if end >= 0 else len(text)]
+                words = evidence._TAG.sub("", region).translate(evidence._AS_ASCII)
+                if evidence._LETTER_REFERENCE.search(region) or evidence._NOT_FOUND_WORD.search(words):
+                    return True
+            at = text.find(opening, start)
+    return False
+
+
+# Pieces of pages: tags in any case and their near misses, words a not-found phrase holds, letters
+# whose case changes their length or makes them ASCII, references, and plain text.
+_PIECES = ["<title>", "<TITLE ", "<Title/", "<title", "<titles>", "</title>", "</TITLE>", "<h1>", "<H1 ", "<h2>",
+           "<H2\n", "<h2\f", "<title\t", "<h1\r", "<h3>", "<h10>", "</h1>", "</H2>", "<b>", "</b>", ">", "<", "404", "not ", "fo", "und", "exi",
+           "\u017ft", "\u0130", "\u0131", "\u212a", "\u03a3", "&#111;", "&fjlig;", "Not Found", "x", " ", "é", "証"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=10).map("".join),
+       st.sampled_from(["utf-8", "windows-1254", "utf-16le"]))
+@example("<h1>Se\u0130zed</h1><title>4<b>0</b>4", "utf-8")
+@example("<TİTLE>missing", "windows-1254")
+@example("<h2\fNot found", "utf-8")
+@example("<title\t404", "utf-16le")
+@example("<H1>Survey</h1><p>404 not found", "utf-8")
+def test_the_scan_reads_each_region_as_the_whole_page_lowered_would(page: str, charset: str) -> None:
+    body = page.encode(charset, errors="replace")
+    content_type = f"text/html; charset={charset}"
+    assert evidence.may_say_not_found(body, content_type) == _whole_page_lowered(body, content_type)
 
 
 def _app() -> web.Application:
