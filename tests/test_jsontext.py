@@ -96,3 +96,20 @@ def test_report_json_reads_back_as_to_json() -> None:
     text = report_json.render(report)
     assert json.loads(text) == report.to_json()
     assert len(text.splitlines()) == 1 + 600 + 1
+
+
+def test_a_new_field_is_seen_by_these_tests() -> None:
+    """jsontext spells each field of the usual shapes itself and the generators above fill every
+    field they know: a field added to Result, Citation or Snapshot must be added to both, or a
+    result holding it could be written without it and no example here would show it."""
+    from dataclasses import fields
+
+    assert [f.name for f in fields(Result)] == [
+        "url", "verdict", "reason", "detail", "http_status", "final_url", "redirects", "citations",
+        "reference_id", "snapshot", "archived_url", "suggested_url", "first_failed", "consecutive_failures",
+        "last_ok", "trend", "similarity", "changes", "quotes",
+        "checked_at",  # not in report.json: history's own column
+        "claims", "figures_found", "figures_not_found", "figures_lost", "then_now", "baseline_note"]
+    assert [f.name for f in fields(Citation)] == ["document", "line", "text", "url", "page", "kind", "accessed",
+                                                 "claims"]
+    assert [f.name for f in fields(Snapshot)] == ["warc", "sha256", "offset", "time"]
