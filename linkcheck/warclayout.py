@@ -35,24 +35,11 @@ _CONTENT_TYPES = {"response": "application/http; msgtype=response", "revisit": "
 TOUCHED = frozenset({"warc-type", "warc-record-id", "warc-target-uri", "warc-date", "content-type", "content-length"})
 
 
-def _spreading() -> tuple[tuple[int, int, int], ...]:
-    """(low mask, high mask, shift) of six halvings that move the 64 groups of 5 bits of a 320-bit
-    number one to a byte: at each, every lane keeps the lower half of its groups where they are
-    and moves the upper half up to the middle of the lane, which is half as wide at the next."""
-    steps = []
-    for k in range(6, 0, -1):
-        half, lane = 1 << (k - 1), 8 << k  # groups in half a lane, bits in a lane once spread
-        low = sum(((1 << 5 * half) - 1) << i * lane for i in range(64 >> k))
-        steps.append((low, ((1 << 512) - 1) ^ low, lane // 2 - 5 * half))
-    return tuple(steps)
-
-
-# A sha256 spelt in base32 (RFC 4648): its 256 bits and 4 zero bits make 52 letters, then the 4
-# "=" padding its last group of 40 bits. Its groups of 5 bits are spread one to a byte by big
-# number masks and shifts, then the bytes are made letters by one translate: base64.b32encode
+# A sha256 spelt in base32 (RFC 4648) ten bits at a time, two letters a lookup: its 256 bits and
+# 4 zero bits make 26 pairs, then the 4 "=" padding its last group of 40 bits. base64.b32encode
 # loops in Python over 5-byte groups, and three digests are spelt for every capture.
-_SPREAD = _spreading()
-_B32_LETTERS = bytes.maketrans(bytes(range(32)), b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+_B32_PAIRS = tuple(a + b for a in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+_B32_SHIFTS = tuple(range(250, -1, -10))
 # A version 4 UUID's fixed bits (RFC 4122), for two UUIDs side by side in one 256-bit number.
 _UUID_MASK = int("ffffffffffff0fff3fffffffffffffff" * 2, 16)
 _UUID_V4 = int("00000000000040008000000000000000" * 2, 16)
@@ -60,10 +47,8 @@ _UUID_V4 = int("00000000000040008000000000000000" * 2, 16)
 
 def _spelt(raw: bytes) -> str:
     """A sha256 digest (32 bytes) as a WARC-*-Digest spells it: `sha256:` and its base32."""
-    bits = int.from_bytes(raw, "big") << 4  # 52 groups of 5 bits; 12 more, zero, above them
-    for low, high, shift in _SPREAD:
-        bits = bits & low | (bits & high) << shift
-    return "sha256:" + bits.to_bytes(64, "big")[12:].translate(_B32_LETTERS).decode("ascii") + "===="
+    bits = int.from_bytes(raw, "big") << 4
+    return "sha256:" + "".join([_B32_PAIRS[bits >> shift & 0x3FF] for shift in _B32_SHIFTS]) + "===="
 
 
 def payload_digests(body: bytes) -> tuple[str, str]:
@@ -195,6 +180,9 @@ def _layout(kind: str, fields: Mapping[str, str], head: bytes, payload: bytes) -
     return b"".join((header.encode("utf-8"), head, b"" if kind == "revisit" else payload, b"\r\n\r\n"))
 
 
+STORED_MAX = 1024  # bytes: a record this small is stored in its gzip member, not deflated
+
+
 def gzip_member(record: bytes) -> bytes:
     """One record as one gzip member. A smaller hash table (memLevel 4) than zlib's default makes
     a compressor three times cheaper to set up, which is most of the cost for a page-sized record;
@@ -204,6 +192,3 @@ def gzip_member(record: bytes) -> bytes:
     about a third of its bytes, for ten times the time storing takes."""
     compressor = zlib.compressobj(6 if len(record) > STORED_MAX else 0, zlib.DEFLATED, 31, 4)
     return compressor.compress(record) + compressor.flush()
-
-
-STORED_MAX = 1024
