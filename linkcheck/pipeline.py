@@ -323,7 +323,7 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
 
             async def one(url: str, members: list[int]) -> None:
                 nonlocal done
-                hits = [store.cached(targets[i], cache_ttl, started) for i in members] if store and cache_ttl else []
+                hits = [store.cached(targets[i], cache_ttl, started) for i in members] if store else []
                 if hits and all(hits):
                     judged.update((i, note(_from_cache(targets[i], hit)))
                                   for i, hit in zip(members, hits, strict=True) if hit)

@@ -64,7 +64,6 @@ class EvidenceStore:
         self._with_baseline: set[str] = set()
         self._archived: set[str] = set()
         self._recent: dict[tuple[str, str], list[tuple[str, str]]] = {}  # earlier verdicts, for trends
-        self._first_trends: dict[tuple[Verdict, bool], TrendInfo] = {}  # of sources with no earlier verdict
         self._drifting: dict[str, tuple[str | None, str, str]] = {}  # URL -> baseline time, its sha, this sha
         self._mementos: dict[tuple[str, str], MementoRow] = {}  # (URL, date cited) -> the archives' answer
         self._asked: list[MementoRow] = []  # answers given during this run
@@ -295,17 +294,9 @@ class EvidenceStore:
     def trend(self, url: str, reference_id: str | None, verdict: Verdict, reason: Reason) -> TrendInfo:
         """The history fields `note` gives a result with this URL (as results show it), reference,
         verdict and reason: a result built with them needs no `note`."""
-        previous = self._recent.get(identity(url, reference_id or ""))
-        if previous is not None:
-            return carried_trend(previous) if reason is Reason.OFFLINE else compute_trend(previous, str(verdict),
-                                                                                         self.started)
-        # A source no earlier run checked: the same fields for every result with its verdict.
-        key = (verdict, reason is Reason.OFFLINE)
-        info = self._first_trends.get(key)
-        if info is None:
-            info = self._first_trends[key] = carried_trend([]) if key[1] else compute_trend([], str(verdict),
-                                                                                           self.started)
-        return info
+        previous = self._recent.get(identity(url, reference_id or ""), [])
+        return carried_trend(previous) if reason is Reason.OFFLINE else compute_trend(previous, str(verdict),
+                                                                                     self.started)
 
     def last_good(self, result: Result) -> tuple[Snapshot, str] | None:
         """(snapshot, URL captured) that still shows the evidence: for a changed page its baseline,

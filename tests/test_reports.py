@@ -383,3 +383,13 @@ def test_report_json_is_the_schema_with_one_result_per_line(results: tuple[Resul
         return
     assert json.loads(lines[0] + "]}")["schema_version"] == 1  # the run and summary come first
     assert [json.loads(line.rstrip(","))["url"] for line in lines[1:-1]] == [r.url for r in report.results]
+
+
+def test_report_json_reads_back_as_to_json() -> None:
+    """Written piece by piece, the whole is still the report's to_json, one result a line."""
+    report = RunReport(id="r", started="2026-01-01T00:00:00Z", finished="2026-01-01T00:00:01Z", tool_version="1",
+                       results=tuple(Result(f"https://example.org/{i}", Verdict.OK, Reason.OK, "HTTP 200", 200)
+                                     for i in range(600)))
+    text = report_json.render(report)
+    assert json.loads(text) == report.to_json()
+    assert len(text.splitlines()) == 1 + 600 + 1

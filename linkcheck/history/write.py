@@ -9,7 +9,6 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ..jsontext import citations
 from ..model import Result, Snapshot
 from .mementos import remember as remember_mementos
 from .rows import MementoRow, reuse_note
@@ -22,6 +21,9 @@ FIRST_BASELINE = "INSERT INTO baselines VALUES (?, ?, ?) ON CONFLICT (url) DO NO
 INSERT_RESULT = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_SNAPSHOT = ("INSERT INTO snapshots (url, time, status, sha256, digest, warc, warc_offset, revisit, target_uri) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (warc, warc_offset) DO NOTHING")
+
+# One encoder for every row's citations: json.dumps would build one per call.
+_CITATIONS = json.JSONEncoder(ensure_ascii=False)
 
 # A capture to index: (url, snapshot, status, payload digest, revisit, target URI).
 Capture = tuple[str, Snapshot, int, str, bool, str | None]
@@ -57,7 +59,7 @@ def result_row(run_id: str, r: Result) -> tuple[Any, ...]:
     detail = r.detail.removesuffix(reuse_note(r.checked_at)) if r.checked_at else r.detail
     return (run_id, r.url, r.reference_id or "", str(r.verdict), str(r.reason), detail, r.http_status,
             r.final_url, s.sha256 if s else None, warc, s.offset if s else None,
-            s.time if s else None, citations(r.citations), r.checked_at)
+            s.time if s else None, _CITATIONS.encode([c.to_json() for c in r.citations]), r.checked_at)
 
 
 def _insert(conn: sqlite3.Connection, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:

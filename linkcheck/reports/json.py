@@ -1,15 +1,14 @@
 """report.json: the versioned, machine-read report (its schema is RunReport.to_json)."""
 from __future__ import annotations
 
-import itertools
+import json
 from collections.abc import Iterator
 
-from ..jsontext import ENCODER, result
 from ..model import RunReport
 
 __all__ = ["chunks", "render"]
 
-_LINES = 256  # results joined into one piece: fewer, larger writes, and still never the whole report
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # one, not one per result as json.dumps would make
 
 
 def render(report: RunReport) -> str:
@@ -20,17 +19,15 @@ def render(report: RunReport) -> str:
 
 
 def chunks(report: RunReport) -> Iterator[str]:
-    """`render` piece by piece, a few hundred results at a time: written as it goes, a report of
-    100,000 results never exists whole in memory. Each result's line is `jsontext.result`, its to_json() as
-    the encoder would spell it."""
+    """`render` piece by piece, one result at a time: written as it goes, a report of 100,000
+    results never exists whole in memory, nor do the dicts of all its results at once."""
     data = report.to_json(results=False)
-    yield ENCODER.encode(data)[:-1] + ', "results": '  # an object: its closing brace comes after the results
+    yield _ENCODER.encode(data)[:-1] + ', "results": '  # an object: its closing brace comes after the results
     if not report.results:
         yield "[]}\n"
         return
     sep = "[\n"
-    results = iter(report.results)
-    while batch := list(itertools.islice(results, _LINES)):
-        yield sep + ",\n".join(map(result, batch))
+    for result in report.results:
+        yield sep + _ENCODER.encode(result.to_json())
         sep = ",\n"
     yield "\n]}\n"
