@@ -170,9 +170,9 @@ def test_markdown_extraction_stays_linear_on_generated_input(pieces: list[str]) 
     def timed(copies: int) -> float:
         best = float("inf")
         for _ in range(2):
-            started = time.perf_counter()
+            started = time.process_time()
             extract_markdown(unit * copies, "d")
-            best = min(best, time.perf_counter() - started)
+            best = min(best, time.process_time() - started)
         return best
 
     small, large = timed(copies), timed(4 * copies)
