@@ -15,6 +15,7 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 
+from linkcheck.extract.blockrules import without_idle_rules
 from linkcheck.extract.html import extract_html
 from linkcheck.extract.text import URL_START, find_bare_urls
 from linkcheck.model import Citation
@@ -131,7 +132,8 @@ def _parse(text: str, env: dict[str, Any]) -> Iterator[Token]:
     without blank lines) is otherwise held as tokens of hundreds of bytes each, all at once.
     Footnote definitions move to the end only once every reference is known, so a document that
     has any is parsed whole, as markdown-it does."""
-    state = StateCore(text, _MD, env)
+    md = without_idle_rules(_MD, text)
+    state = StateCore(text, md, env)
     rules = [(rule.name, rule.fn) for rule in _MD.core.ruler.__rules__ if rule.enabled]
     names = [name for name, _ in rules]
     split = names.index("block") + 1
@@ -150,7 +152,7 @@ def _parse(text: str, env: dict[str, Any]) -> Iterator[Token]:
             yield token
             continue
         for piece in _pieces(token):
-            one = StateCore("", _MD, env, [piece])
+            one = StateCore("", md, env, [piece])
             for fn in per_block:
                 fn(one)
             yield piece
