@@ -102,3 +102,43 @@ def test_a_stretch_knows_what_a_text_may_state_as_a_text_read_alone(lines: list[
 def test_a_text_without_a_doi_is_not_read_line_by_line_for_one(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert find_doi_strings(text) == _doi_strings_by_line(text)
+
+
+_STRETCH_LINES = st.sampled_from([
+    "[source 1](https://e.org/1)", "source 1", "[a 5% rise](https://e.org/p)", "in", "one", "out of", "7",
+    "accessed 1 May 2020", "[x](https://e.org/x) ACCESSED 2 June 2021", "caf\u00e9", "3,000", "a million", "",
+    "- item [i](https://e.org/i)", "> quote", "# Head", "`in` *one* _two_", "percent", "word " * 40,
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_STRETCH_LINES, min_size=1, max_size=40))
+@example(["source 1", "accessed 1 May 2020", "[source 2](https://e.org/2)"])
+@example(["[source 1](https://e.org/1)", "caf\u00e9", "one in"])
+def test_a_stretch_that_states_nothing_reads_as_one_read_line_by_line(lines: list[str]) -> None:
+    """A stretch whose lines together hold no figure mark, ratio word, "accessed" or non-ASCII is
+    known quiet without reading each line's signals: every paragraph, every line's text and every
+    citation reads as when each line is read."""
+    text = "\n".join(lines)
+    cited = list(range(len(lines)))
+    quick = _Stretch(lines, cited)
+    quick_found = [(quick.quiet(i), quick.paragraph(i)) for i in cited]
+    quick_states = [quick.may_state_figures(plain(line)) for line in lines]
+    quick_annotated = _extract(text)
+    states_nothing = context._states_nothing
+    context._states_nothing = lambda joined: False
+    try:
+        slow = _Stretch(lines, cited)
+        assert [(slow.quiet(i), slow.paragraph(i)) for i in cited] == quick_found
+        assert [slow.may_state_figures(plain(line)) for line in lines] == quick_states
+        assert _extract(text) == quick_annotated
+    finally:
+        context._states_nothing = states_nothing
+
+
+def test_a_link_text_is_collapsed_on_every_space_a_pattern_calls_one() -> None:
+    """Link texts are collapsed by splitting on spaces: every character `\\s` matches, and only those."""
+    spaces = [chr(c) for c in range(0x3001) if re.fullmatch(r"\s", chr(c))]
+    text = "a" + "".join(spaces) + "b\u200bc"  # a zero-width space is no space
+    found = extract_markdown(f"[{text}](https://e.org/s)", "d.md")
+    assert [c.text for c in found] == [re.sub(r"\s+", " ", text).strip()] == ["a b\u200bc"]

@@ -44,9 +44,13 @@ def plain(raw: str) -> str:
     """A source line as a reader sees it: Markdown link syntax, tags and emphasis marks dropped."""
     if not _MARKUP.search(raw):
         return " ".join(raw.split())  # most lines and anchors: nothing to drop
-    text = _REF_LINK.sub(_TEXT, _LINK.sub(_TEXT, raw)) if "[" in raw else raw
+    text = _LINK.sub(_TEXT, raw) if "[" in raw else raw
+    if "[" in text:  # a reference-style link; most lines' links are inline, and gone by now
+        text = _REF_LINK.sub(_TEXT, text)
     text = html.unescape(_TAG.sub(" ", text) if "<" in text else text)
-    return " ".join(_MARK.sub("", text).split())
+    if "*" in text or "_" in text or "`" in text:
+        text = _MARK.sub("", text)
+    return " ".join(text.split())
 
 
 def _bounds(lines: Sequence[str], index: int) -> tuple[int, int]:
@@ -137,7 +141,7 @@ class _Stretch:
     few searches and one slice."""
 
     __slots__ = ("_a", "_b", "_cited", "_count", "_down", "_joined", "_lines", "_loud", "_offsets", "_ratio",
-                 "_signals", "_up")
+                 "_states", "_up")
 
     def __init__(self, lines: Sequence[str], cited: Sequence[int]) -> None:
         self._lines, self._cited = lines, cited  # the 0-based lines citations stand on, in order
@@ -148,7 +152,7 @@ class _Stretch:
         self._loud: list[int] = [0]
         self._ratio: list[int] = [0]
         self._count: list[int] = [0]
-        self._signals: dict[str, tuple[bool, bool, bool]] = {}  # each plain line's figure signals
+        self._states: dict[str, bool] = {}  # whether each plain line may state a figure
 
     def _window(self, index: int) -> tuple[int, int]:
         """What `_bounds` gives for line `index`, found by searching the stretch's breaks."""
@@ -186,8 +190,8 @@ class _Stretch:
     def may_state_figures(self, text: str) -> bool:
         """`may_state_figures(text)`, read off the stretch when `text` is one of its plain lines (a
         line that is only a link has its text for anchor)."""
-        signals = self._signals.get(text)
-        return signals_state_figures(figure_signals(text) if signals is None else signals)
+        known = self._states.get(text)
+        return may_state_figures(text) if known is None else known
 
     def _make(self, low: int, high: int) -> None:
         """Lines `low`..`high` at least; ahead in the document, as far as the citations there read."""
@@ -199,17 +203,23 @@ class _Stretch:
             b = max(high, min(n - 1, reach, self._cited[at] + _REACH if at >= 0 else high))
         a = low
         parts = [plain(lines[i]) for i in range(a, b + 1)]
-        offsets, at = [], 0
-        loud, ratio, count = [0], [0], [0]
-        signals: dict[str, tuple[bool, bool, bool]] = {}
+        joined = " ".join(parts)
+        offsets = [0]
         for part in parts:
-            offsets.append(at)
-            at += len(part) + 1
-            marked, ratios, counts = signals[part] = figure_signals(part)
-            loud.append(loud[-1] + (marked or not part.isascii() or _ACCESS.search(part) is not None))
-            ratio.append(ratio[-1] + ratios)
-            count.append(count[-1] + counts)
-        offsets.append(at)
+            offsets.append(offsets[-1] + len(part) + 1)
+        if _states_nothing(joined):
+            # What each line signals is in the whole: no line marks an amount or names a ratio (so
+            # its counts are never asked for), none says "accessed" or is more than ASCII.
+            loud = ratio = count = [0] * len(offsets)
+            states = dict.fromkeys(parts, False)
+        else:
+            loud, ratio, count, states = [0], [0], [0], {}
+            for part in parts:
+                marked, ratios, counts = signals = figure_signals(part)
+                states[part] = signals_state_figures(signals)
+                loud.append(loud[-1] + (marked or not part.isascii() or _ACCESS.search(part) is not None))
+                ratio.append(ratio[-1] + ratios)
+                count.append(count[-1] + counts)
         # Of lines a-1 .. b+1: has words, opens a block of its own, continues a paragraph (both).
         around = range(max(0, a - 1), min(n, b + 2))
         words = {i: bool(lines[i].strip()) for i in around}
@@ -217,8 +227,17 @@ class _Stretch:
         flows = {i: words[i] and not opens[i] for i in around}
         self._up = "".join("x" if i == 0 or not (words[i - 1] and not opens[i]) else "." for i in range(a, b + 1))
         self._down = "".join("x" if i + 1 == n or not flows[i + 1] else "." for i in range(a, b + 1))
-        self._a, self._b, self._joined, self._offsets = a, b, " ".join(parts), offsets
-        self._loud, self._ratio, self._count, self._signals = loud, ratio, count, signals
+        self._a, self._b, self._joined, self._offsets = a, b, joined, offsets
+        self._loud, self._ratio, self._count, self._states = loud, ratio, count, states
+
+
+def _states_nothing(joined: str) -> bool:
+    """Plain lines joined by spaces hold no figure mark, no ratio word, no "accessed" and nothing but
+    ASCII: then neither does any of them, since an ASCII text's figure signals are its words' or-ed."""
+    if not joined.isascii() or _ACCESS.search(joined):
+        return False
+    marked, ratios, _ = figure_signals(joined)
+    return not (marked or ratios)
 
 
 def annotate(citations: Sequence[Citation], text: str) -> list[Citation]:
