@@ -22,7 +22,6 @@ from linkcheck.model import Citation
 
 __all__ = ["extract_markdown"]
 
-_WHITESPACE = re.compile(r"\s+")
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 _HTML_A_OPEN = re.compile(r"<a[\s>]", re.IGNORECASE)
 _HTML_A_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
@@ -381,7 +380,7 @@ def _plain_text(tokens: list[Token]) -> tuple[str, int]:
             breaks += _plain_text(token.children or [])[1]
         elif token.type == "html_inline":
             breaks += token.content.count("\n")
-    return _WHITESPACE.sub(" ", "".join(parts)).strip(), breaks
+    return " ".join("".join(parts).split()), breaks
 
 
 def extract_markdown(text: str, document: str) -> list[Citation]:
