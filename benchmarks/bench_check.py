@@ -13,7 +13,7 @@ and each both ways:
   * wall        - the whole CLI as a subprocess (interpreter start, imports, reports)
   * in-process  - `pipeline.run_check` awaited in this process (the crawl itself)
 
-Usage: python benchmarks/bench_check.py [--n 2000] [--concurrency 128] [--latency 0.1] [--repeat 3]
+Usage: python benchmarks/bench_check.py [--n 2000] [--concurrency 128] [--latency 0.1] [--page-kib 0] [--repeat 3]
 Exit status: 0 when every run checked all N URLs as "ok", 1 otherwise.
 """
 from __future__ import annotations
@@ -48,18 +48,20 @@ _WORDS = ("archive", "evidence", "citation", "method", "survey", "dataset", "rev
 
 # --------------------------------------------------------------------------- server process
 
-def _page(i: int) -> bytes:
-    """A small, distinct HTML article (~1.5 KB) whose title says nothing like 'not found'.
+def _page(i: int, kib: int = 0) -> bytes:
+    """A distinct HTML article whose title says nothing like 'not found': about 1.5 KB, or about
+    `kib` KiB of paragraphs when that is larger (a real article page is tens to hundreds of KiB).
 
     The title and headings name the article as `D00404`, never as a bare number: a bare 404
     in a title is what the soft-404 check looks for."""
     name = f"D{i:05d}"
     words = [_WORDS[(i * 7 + k * 3) % len(_WORDS)] for k in range(12)]
+    count = max(8, kib * 1024 // 190)  # a paragraph is about 190 bytes
     paragraphs = "\n".join(
-        f"<p id=\"p{k}\">Paragraph {k} of article {i}: the {words[k]} and the {words[(k + 5) % 12]} "
+        f"<p id=\"p{k}\">Paragraph {k} of article {i}: the {words[k % 12]} and the {words[(k + 5) % 12]} "
         f"are discussed with reference to document {i * 31 + k}. This sentence exists to give the "
         f"page a realistic size for a short article body.</p>"
-        for k in range(8))
+        for k in range(count))
     html = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>Article {name}: a study of {words[0]} and {words[1]}</title></head>\n"
             f"<body><article><h1>Article {name}</h1>\n<h2>On {words[2]}</h2>\n{paragraphs}\n"
@@ -67,7 +69,7 @@ def _page(i: int) -> bytes:
     return html.encode("utf-8")
 
 
-def serve(latency: float) -> None:
+def serve(latency: float, page_kib: int = 0) -> None:
     """Run the page server until terminated; print `PORT <n>` once listening."""
     from aiohttp import web
 
@@ -86,7 +88,7 @@ def serve(latency: float) -> None:
             i = int(request.match_info["i"])
         except ValueError:
             raise web.HTTPNotFound() from None
-        return web.Response(body=_page(i), content_type="text/html", charset="utf-8")
+        return web.Response(body=_page(i, page_kib), content_type="text/html", charset="utf-8")
 
     async def stats(request: web.Request) -> web.Response:
         return web.json_response(dict(counts))
@@ -117,14 +119,15 @@ def serve(latency: float) -> None:
 class Server:
     """The page server in a child process; always stopped on exit from the `with` block."""
 
-    def __init__(self, latency: float) -> None:
-        self.latency = latency
+    def __init__(self, latency: float, page_kib: int = 0) -> None:
+        self.latency, self.page_kib = latency, page_kib
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
 
     def __enter__(self) -> Server:
         self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--serve", "--latency", str(self.latency)],
+            [sys.executable, str(Path(__file__).resolve()), "--serve", "--latency", str(self.latency),
+             "--page-kib", str(self.page_kib)],
             stdout=subprocess.PIPE, text=True, env=_child_env())
         try:
             assert self.proc.stdout is not None
@@ -271,8 +274,9 @@ def bench(args: argparse.Namespace) -> int:
     cpus: dict[str, list[float]] = {v: [] for v in variants}
 
     print(f"N={args.n} URLs, concurrency={args.concurrency}, latency={args.latency:g} s, "
+          f"pages {'about ' + str(args.page_kib) + ' KiB' if args.page_kib else '~1.5 KB'}, "
           f"repeat={args.repeat}; physical limit N/(c/latency) = {limit:.4f} s", flush=True)
-    with tempfile.TemporaryDirectory(prefix="linkcheck-bench-") as tmp, Server(args.latency) as server:
+    with tempfile.TemporaryDirectory(prefix="linkcheck-bench-") as tmp, Server(args.latency, args.page_kib) as server:
         folder = Path(tmp)
         submission, references = _write_inputs(folder, server.port, args.n)
         for run in range(args.repeat):
@@ -324,13 +328,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=128, help="requests in flight (and per host) [128]")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds each server answer waits [0.1]")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each variant; medians are reported [3]")
+    parser.add_argument("--page-kib", type=int, default=0, help="size of each page in KiB [about 1.5 KB]")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.latency)
+        serve(args.latency, args.page_kib)
         return 0
-    if args.n < 1 or args.concurrency < 1 or args.latency < 0 or args.repeat < 1:
-        parser.error("--n, --concurrency and --repeat must be >= 1 and --latency >= 0")
+    if args.n < 1 or args.concurrency < 1 or args.latency < 0 or args.repeat < 1 or args.page_kib < 0:
+        parser.error("--n, --concurrency and --repeat must be >= 1, --latency and --page-kib >= 0")
     return bench(args)
 
 
