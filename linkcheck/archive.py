@@ -1,6 +1,7 @@
 """The evidence snapshot store: one WARC/1.1 file per run, each record its own gzip member."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import functools
@@ -12,6 +13,7 @@ import secrets
 import sys
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,6 +50,8 @@ _WARC_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$")
 _SAFE = "!$&'()*+,/:;=?@[]~%"  # kept as written; any other byte outside unreserved is %-encoded
 _CAPTURES = ("response", "revisit")
 _DAMAGE = (zlib.error, ArchiveLoadFailed, ValueError, EOFError)
+# A capture larger than this is deflated off the loop: below it, the hand-over costs about as much.
+OFF_LOOP_MIN = 16 * 1024
 # A stored body is decoded when read; never past this, whatever its coding makes of it.
 _DECODED_CAP = 256 * 1024 * 1024
 
@@ -175,7 +179,8 @@ class WarcWriter:
         # warcio lays out each record; we gzip it ourselves (one member per record, see _gzip).
         warcio, warcio.out = WARCWriter(None, gzip=False, warc_version="1.1"), io.BytesIO()
         warcio.write_record(_warcinfo(warcio, warc_date(started), self._name, isPartOf=run_id))
-        self._append([warcio.out.getvalue()])
+        self._deflater: ThreadPoolExecutor | None = None  # started by the first large capture
+        self._append(_members([warcio.out.getvalue()]))
 
     @property
     def path(self) -> Path:
@@ -189,6 +194,9 @@ class WarcWriter:
 
     def close(self) -> None:
         """Make everything durable: the per-record flushes only survive a crash of the process."""
+        if self._deflater is not None:
+            self._deflater.shutdown()
+            self._deflater = None
         if self._fh is None:
             return
         fh, self._fh = self._fh, None
@@ -207,6 +215,33 @@ class WarcWriter:
         outcome holds nothing to keep (not a GET, no response, no body). `digests` is
         `capture_digests(outcome)` when the caller already has it; `fields` are further WARC headers
         of the response (or revisit) record, none of those the writer sets itself."""
+        capture = self._capture(outcome, original, digests, fields)
+        if capture is None:
+            return None
+        records, sha, date = capture
+        return self._snapshot(self._append(_members(records)), sha, date)
+
+    async def write_off_loop(self, outcome: FetchOutcome, original: Original | None = None, *,
+                             digests: tuple[str, str] | None = None,
+                             fields: Mapping[str, str] | None = None) -> Snapshot | None:
+        """`write`, with a large capture deflated on the writer's own thread (zlib lets go of the
+        GIL while it works), so that the loop goes on sending and receiving meanwhile: a page of
+        200 KB takes milliseconds to deflate. Its records are appended, together, once deflated,
+        on the caller's thread: a smaller capture written meanwhile may come before them."""
+        capture = self._capture(outcome, original, digests, fields)
+        if capture is None:
+            return None
+        records, sha, date = capture
+        if sum(map(len, records)) <= OFF_LOOP_MIN:
+            return self._snapshot(self._append(_members(records)), sha, date)
+        if self._deflater is None:
+            self._deflater = ThreadPoolExecutor(1, thread_name_prefix="warc-deflate")
+        members = await asyncio.get_running_loop().run_in_executor(self._deflater, _members, records)
+        return self._snapshot(self._append(members), sha, date)
+
+    def _capture(self, outcome: FetchOutcome, original: Original | None, digests: tuple[str, str] | None,
+                 fields: Mapping[str, str] | None) -> tuple[list[bytes], str, str] | None:
+        """(records, sha256 of the content, WARC-Date) of a capture, or None when there is none."""
         body, status = outcome.body, outcome.status
         if outcome.method.upper() != "GET" or status is None or body is None:
             return None
@@ -220,16 +255,17 @@ class WarcWriter:
         records = capture_records(outcome, uri, date, digest, fields=fields,
                                   revisit_of=(target_uri(original.url), original.date, original.digest)
                                   if original is not None and same else None)
-        offset = self._append(records)
+        return records, sha, date
+
+    def _snapshot(self, offset: int, sha: str, date: str) -> Snapshot:
         # Many captures share a second: one string for all of them, not one each.
         return Snapshot(warc=self._name, sha256=sha, offset=offset, time=sys.intern(to_second(date)))
 
-    def _append(self, records: list[bytes]) -> int:
-        """Append records (gzip members built in memory first, so a failure leaves no broken
-        record before later ones) with one write; returns the first member's offset."""
+    def _append(self, data: bytes) -> int:
+        """Append gzip members (built in memory first, so a failure leaves no broken record
+        before later ones) with one write; returns the first member's offset."""
         if self._fh is None:
             raise ValueError("write to a closed WarcWriter")
-        data = b"".join([gzip_member(record) for record in records])
         start = self._fh.tell() if self._end is None else self._end
         try:
             self._fh.write(data)
@@ -242,6 +278,10 @@ class WarcWriter:
             raise
         self._end = start + len(data)
         return start
+
+
+def _members(records: list[bytes]) -> bytes:
+    return b"".join([gzip_member(record) for record in records])
 
 
 def _records(fh: BinaryIO) -> Iterator[tuple[int, bytes, ArcWarcRecord, bytes]]:

@@ -298,7 +298,7 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
             errors: list[ErrorKind | None] = []  # of each fetch; an outcome itself is let go once judged
 
             async def judge(outcome: FetchOutcome, members: list[int], found: Found | None) -> None:
-                snapshot = store.keep(outcome) if store else None
+                snapshot = await store.keep(outcome) if store else None
                 shown = store.display(snapshot) if store is not None and snapshot is not None else None
                 baseline_note = found.note if found and found.note else None
                 request = _reading_request(outcome, [targets[i] for i in members], settings)
@@ -335,7 +335,7 @@ async def run_check(config: Config, paths: Sequence[Path] = (), *, settings: Set
                     # What the source said when it was cited becomes its baseline before it is judged.
                     found = await cited.found(url)
                     if found is not None and store is not None:
-                        store.adopt(found)
+                        await store.adopt(found)
                     outcome = await fetcher.fetch(url, need_body=wants_body, peek=bool(linked), hold=True)
                     errors.append(outcome.error)
                     try:

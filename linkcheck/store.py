@@ -103,11 +103,12 @@ class EvidenceStore:
 
     # -- after fetching ----------------------------------------------------------------------------
 
-    def keep(self, outcome: FetchOutcome, fields: dict[str, str] | None = None) -> Snapshot | None:
+    async def keep(self, outcome: FetchOutcome, fields: dict[str, str] | None = None) -> Snapshot | None:
         """Archive the response; a payload already stored becomes a revisit record.
 
-        Written on the event loop's own thread: a writer thread was no faster, since warcio's
-        record building holds the GIL and then stalls the loop for whole switch intervals."""
+        The records are built on the event loop's own thread (a writer thread building them was
+        no faster: that work holds the GIL and stalls the loop for whole switch intervals); only
+        a large capture's deflating leaves it."""
         if self.writer is None or outcome.body is None or outcome.status is None or outcome.method != "GET":
             return None
         digests = capture_digests(outcome)
@@ -118,7 +119,7 @@ class EvidenceStore:
         uri = target_uri(outcome.final_url or outcome.url)
         if original is None:
             self._seen[sha] = Original(uri, warc_date(outcome.fetched_at), digest)
-        snapshot = self.writer.write(outcome, original, digests=digests, fields=fields)
+        snapshot = await self.writer.write_off_loop(outcome, original, digests=digests, fields=fields)
         if snapshot is None:
             return None
         # Indexed when the run finishes: until then no later run takes this record for an original.
@@ -150,7 +151,7 @@ class EvidenceStore:
         row = self._mementos.get((redact(url), cited))
         return row.before_url if row is not None else None
 
-    def adopt(self, found: Found) -> None:
+    async def adopt(self, found: Found) -> None:
         """Remember the archives' answer, and make the memento the source's baseline: kept in the WARC
         as a capture of the source itself, dated by its Memento-Datetime, with the URI-M it came from
         in WARC-Source-URI and when we fetched it in WARC-Creation-Date (as pywb records from an archive)."""
@@ -164,7 +165,7 @@ class EvidenceStore:
         if found.memento is None or found.memento.time is None or found.outcome is None:
             return
         fetched = found.outcome
-        snapshot = self.keep(replace(fetched, url=found.url, final_url=found.url, hops=(),
+        snapshot = await self.keep(replace(fetched, url=found.url, final_url=found.url, hops=(),
                                      fetched_at=found.memento.time),
                              fields={"WARC-Source-URI": target_uri(fetched.final_url or fetched.url),
                                      "WARC-Creation-Date": warc_date(fetched.fetched_at)})
