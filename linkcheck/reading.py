@@ -15,7 +15,7 @@ from . import content, evidence
 from .model import FetchOutcome, Target
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     from .classify import Comparison
 
@@ -177,6 +177,7 @@ class _Pool:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
+        self._started: ProcessPoolExecutor | None = None  # the executor whose workers are up
         self.workers = max(1, min(2, os.cpu_count() or 1))
 
     def get(self) -> ProcessPoolExecutor:
@@ -193,11 +194,21 @@ class _Pool:
                 atexit.register(self._forget)
             return self._executor
 
+    async def submit(self, executor: ProcessPoolExecutor, request: Request) -> Future[Reading]:
+        """Hand a reading to `executor`. The first hand-over to an executor starts its worker
+        processes, a wait of a tenth of a second or more: that one is made from a thread, so that
+        the loop goes on sending and receiving meanwhile."""
+        if executor is self._started:
+            return executor.submit(read_page, request)
+        future = await asyncio.to_thread(executor.submit, read_page, request)
+        self._started = executor
+        return future
+
     def _forget(self) -> None:
         """At exit, let the executor go while the modules it needs still stand: imported on first
         use, they are torn down before this one, and its last callback would find them gone."""
         with self._lock:
-            self._executor = None
+            self._executor = self._started = None
         atexit.unregister(self._forget)
 
     def replace(self, executor: ProcessPoolExecutor) -> None:
@@ -206,6 +217,8 @@ class _Pool:
         with self._lock:
             if self._executor is executor:
                 self._executor = None
+            if self._started is executor:
+                self._started = None
         processes = getattr(executor, "_processes", None) or {}
         for process in list(processes.values()):
             process.kill()
@@ -236,7 +249,7 @@ class Reader:
             for _ in range(3):
                 executor = _POOL.get()
                 try:
-                    future = executor.submit(read_page, request.for_worker())
+                    future = await _POOL.submit(executor, request.for_worker())
                 except (BrokenExecutor, RuntimeError):
                     _POOL.replace(executor)
                     continue

@@ -9,6 +9,7 @@ import pytest
 from aiohttp import web as aioweb
 from aiohttp.test_utils import TestServer
 
+from linkcheck import reading as reading_module
 from linkcheck.budget import ByteBudget
 from linkcheck.config import Config, Settings
 from linkcheck.content import word_diff
@@ -16,6 +17,7 @@ from linkcheck.fetch import Fetcher
 from linkcheck.model import FetchOutcome, Reference, Result, Target
 from linkcheck.pipeline import run_check
 from linkcheck.reading import Reader, Request, read_page
+from tests.loopturns import counting_turns
 
 SETTINGS = Settings(timeout=5.0, retries=0, allow_private=True, concurrency=16, per_host=4)
 
@@ -199,3 +201,21 @@ async def test_endless_bodies_on_many_hosts_stay_within_the_byte_budget(tmp_path
     # At most the budget plus the one body let through when every reader waited.
     assert fetcher.budget.peak <= (8 << 20) + (4 << 20), fetcher.budget.peak
     assert fetcher.budget.held == 0
+
+
+async def test_the_workers_start_while_the_loop_goes_on_and_later_readings_go_straight_to_them() -> None:
+    """Starting worker processes takes a tenth of a second or more: not on the loop's own thread."""
+    pool = reading_module._Pool()
+    executor = pool.get()
+    try:
+        async with counting_turns() as turns:
+            first = await pool.submit(executor, answer(html_page("The figure was 40 million."), ("40 million",)))
+            while_starting = turns.reset()
+            second = await pool.submit(executor, answer(html_page("No figure here."), ("40 million",)))
+            once_started = turns.reset()
+        found = [(await asyncio.wrap_future(f)).comparison(0) for f in (first, second)]
+    finally:
+        pool.replace(executor)
+    assert while_starting >= 1  # the loop ran other tasks while the processes started
+    assert once_started == 0  # handed over at once: no trip through a thread
+    assert [c.quote_found for c in found if c is not None] == [True, False]

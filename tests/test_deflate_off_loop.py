@@ -10,8 +10,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 from linkcheck.archive import OFF_LOOP_MIN, WarcWriter, iter_records, read_capture
 from linkcheck.config import Config, Settings
-from linkcheck.model import FetchOutcome, Reference
+from linkcheck.model import FetchOutcome, Reference, Snapshot
 from linkcheck.pipeline import run_check
+from tests.loopturns import counting_turns
 from tests.server import serving
 
 QUOTE = "forty million people were in modern slavery on any given day in 2016"
@@ -32,50 +33,37 @@ def _outcome(url: str, body: bytes) -> FetchOutcome:
                         request_headers=(("User-Agent", "linkcheck-test"),))
 
 
-async def _write_counting_ticks(writer: WarcWriter, outcome: FetchOutcome) -> tuple[object, int]:
+async def _write_counting_turns(writer: WarcWriter, outcome: FetchOutcome) -> tuple[Snapshot | None, int]:
     """The write's snapshot, and how often another task ran on the loop while it was written."""
-    ticks = 0
-    stop = False
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while not stop:
-            ticks += 1
-            await asyncio.sleep(0)
-
-    task = asyncio.create_task(ticker())
-    await asyncio.sleep(0)
-    ticks = 0
-    snapshot = await writer.write_off_loop(outcome)
-    stop = True
-    await task
-    return snapshot, ticks
+    async with counting_turns() as turns:
+        snapshot = await writer.write_off_loop(outcome)
+        return snapshot, turns.reset()
 
 
 def test_a_large_capture_lets_the_loop_run_while_it_is_deflated_and_a_small_one_does_not(tmp_path: Path) -> None:
     big, small = _article(300_000), _article(2_000)
     assert len(big) > OFF_LOOP_MIN > len(small) + 1000
 
-    async def main() -> tuple[list[tuple[object, int]], list[str]]:
+    async def main() -> tuple[list[tuple[Snapshot | None, int]], list[str]]:
         with WarcWriter(tmp_path, "offloop", "2024-05-01T00:00:00Z") as writer:
-            small_write = await _write_counting_ticks(writer, _outcome("https://site.example/small", small))
+            small_write = await _write_counting_turns(writer, _outcome("https://site.example/small", small))
             threads_then = [t.name for t in threading.enumerate()]
-            big_write = await _write_counting_ticks(writer, _outcome("https://site.example/big", big))
+            big_write = await _write_counting_turns(writer, _outcome("https://site.example/big", big))
         return [small_write, big_write], threads_then
 
     (small_write, big_write), threads_then = asyncio.run(main())
     assert small_write[1] == 0  # written within the call: no other task ran
     assert not any(name.startswith("warc-deflate") for name in threads_then)
     assert big_write[1] >= 1  # the loop ran others while the page was deflated
-    for (snapshot, _), body in ((small_write, small), (big_write, big)):
-        assert read_capture(tmp_path, snapshot.warc, snapshot.offset).body == body  # type: ignore[attr-defined]
-    assert [c.body for c in iter_records(tmp_path / small_write[0].warc)] == [small, big]  # type: ignore[attr-defined]
+    snapshots = [snapshot for snapshot, _ in (small_write, big_write) if snapshot is not None]
+    assert [read_capture(tmp_path, s.warc, s.offset).body for s in snapshots] == [small, big]
+    assert [c.body for c in iter_records(tmp_path / snapshots[0].warc)] == [small, big]
 
 
 def test_a_small_capture_written_while_a_large_one_deflates_comes_first_and_both_stay_whole(tmp_path: Path) -> None:
     big, small = _article(400_000), b"<p>a short page</p>"
 
-    async def main() -> tuple[object, object, Path]:
+    async def main() -> tuple[Snapshot | None, Snapshot | None, Path]:
         with WarcWriter(tmp_path, "interleaved", "2024-05-01T00:00:00Z") as writer:
             pending = asyncio.create_task(writer.write_off_loop(_outcome("https://site.example/big", big)))
             await asyncio.sleep(0)  # the large capture is now being deflated on the writer's thread
@@ -83,14 +71,14 @@ def test_a_small_capture_written_while_a_large_one_deflates_comes_first_and_both
             return first, await pending, writer.path
 
     first, second, path = asyncio.run(main())
-    assert first.offset < second.offset  # type: ignore[attr-defined]
+    assert first is not None and second is not None and first.offset < second.offset
     with open(path, "rb") as fh:
         kinds = [(r.rec_type, r.rec_headers.get_header("WARC-Target-URI")) for r in ArchiveIterator(fh)]
     # Each capture's response is followed by its own request record.
     assert kinds == [("warcinfo", None),
                      ("response", "https://site.example/small"), ("request", "https://site.example/small"),
                      ("response", "https://site.example/big"), ("request", "https://site.example/big")]
-    assert read_capture(tmp_path, path.name, second.offset).body == big  # type: ignore[attr-defined]
+    assert read_capture(tmp_path, path.name, second.offset).body == big
 
 
 def test_a_run_archives_a_large_page_whole_and_reads_the_quote_on_it(tmp_path: Path) -> None:
