@@ -215,7 +215,7 @@ class WarcWriter:
         outcome holds nothing to keep (not a GET, no response, no body). `digests` is
         `capture_digests(outcome)` when the caller already has it; `fields` are further WARC headers
         of the response (or revisit) record, none of those the writer sets itself."""
-        capture = self._capture(outcome, original, digests, fields)
+        capture = self._laid_out(outcome, original, digests, fields)
         if capture is None:
             return None
         records, sha, date = capture
@@ -228,7 +228,7 @@ class WarcWriter:
         GIL while it works), so that the loop goes on sending and receiving meanwhile: a page of
         200 KB takes milliseconds to deflate. Its records are appended, together, once deflated,
         on the caller's thread: a smaller capture written meanwhile may come before them."""
-        capture = self._capture(outcome, original, digests, fields)
+        capture = self._laid_out(outcome, original, digests, fields)
         if capture is None:
             return None
         records, sha, date = capture
@@ -239,8 +239,8 @@ class WarcWriter:
         members = await asyncio.get_running_loop().run_in_executor(self._deflater, _members, records)
         return self._snapshot(self._append(members), sha, date)
 
-    def _capture(self, outcome: FetchOutcome, original: Original | None, digests: tuple[str, str] | None,
-                 fields: Mapping[str, str] | None) -> tuple[list[bytes], str, str] | None:
+    def _laid_out(self, outcome: FetchOutcome, original: Original | None, digests: tuple[str, str] | None,
+                  fields: Mapping[str, str] | None) -> tuple[list[bytes], str, str] | None:
         """(records, sha256 of the content, WARC-Date) of a capture, or None when there is none."""
         body, status = outcome.body, outcome.status
         if outcome.method.upper() != "GET" or status is None or body is None:
