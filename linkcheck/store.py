@@ -166,9 +166,9 @@ class EvidenceStore:
             return
         fetched = found.outcome
         snapshot = await self.keep(replace(fetched, url=found.url, final_url=found.url, hops=(),
-                                     fetched_at=found.memento.time),
-                             fields={"WARC-Source-URI": target_uri(fetched.final_url or fetched.url),
-                                     "WARC-Creation-Date": warc_date(fetched.fetched_at)})
+                                           fetched_at=found.memento.time),
+                                   fields={"WARC-Source-URI": target_uri(fetched.final_url or fetched.url),
+                                           "WARC-Creation-Date": warc_date(fetched.fetched_at)})
         if snapshot is not None:
             self._cited[url] = (snapshot, fetched)
             self._adopted[url] = (snapshot, found.memento.time)
