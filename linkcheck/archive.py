@@ -233,10 +233,11 @@ class WarcWriter:
             return None
         records, sha, date = capture
         if sum(map(len, records)) <= OFF_LOOP_MIN:
-            return self._snapshot(self._append(_members(records)), sha, date)
-        if self._deflater is None:
-            self._deflater = ThreadPoolExecutor(1, thread_name_prefix="warc-deflate")
-        members = await asyncio.get_running_loop().run_in_executor(self._deflater, _members, records)
+            members = _members(records)
+        else:
+            if self._deflater is None:
+                self._deflater = ThreadPoolExecutor(1, thread_name_prefix="warc-deflate")
+            members = await asyncio.get_running_loop().run_in_executor(self._deflater, _members, records)
         return self._snapshot(self._append(members), sha, date)
 
     def _laid_out(self, outcome: FetchOutcome, original: Original | None, digests: tuple[str, str] | None,
