@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -40,8 +41,11 @@ _TAG = re.compile(r"<[^>]*>")
 # A title or top heading's start tag, and the end tags that close each. Matched ignoring ASCII
 # case alone: of the other letters only "\u0130" and the Kelvin sign lower-case to ASCII ones,
 # the first is replaced before the scan and the second spells none of these tags.
-_OPENING = re.compile(r"<(title|h1|h2)(?=[ \t\n\r\f/>]|\Z)", re.IGNORECASE | re.ASCII)
-_CLOSING = {name: re.compile("</" + name, re.IGNORECASE | re.ASCII) for name in ("title", "h1", "h2")}
+_TAGS = {name: (re.compile(rf"<{name}(?=[ \t\n\r\f/>]|\Z)", re.IGNORECASE | re.ASCII),
+                 re.compile(f"</{name}", re.IGNORECASE | re.ASCII)) for name in ("title", "h1", "h2")}
+# A page with more titles and top headings than this is left to the parse: the scan stays cheap
+# enough for the loop, whatever a page holds (a real page has a title and a few dozen headings).
+_MOST_REGIONS = 256
 # Challenge pages of bot-protection services: a person can pass them, a checker cannot.
 _BOT_WALL = re.compile(
     r"verify\s+(?:that\s+)?you\s+are\s+(?:a\s+)?human|are\s+you\s+a\s+robot|captcha|cf-chl|"
@@ -122,21 +126,42 @@ def may_say_not_found(body: bytes, content_type: str = "") -> bool:
     split a word in the source and not in the text: `<b>4</b>04`). Each element is read from its
     start tag to its end tag, or to the end of the page when it has none (an end tag always
     closes the element it names). A scan far cheaper than the parse: a page that cannot be a
-    soft 404 is not parsed for one."""
+    soft 404 is not parsed for one. It reads each character at most once for each of the three
+    names, however the page repeats or leaves open its tags; past `_MOST_REGIONS` it says maybe."""
     # "İ" is the one letter whose lower case is longer: replaced first, a region lower-cased alone
     # reads as it would in the whole page lower-cased. Only the regions are: a whole page of
     # letters other than ASCII takes many times as long to lower-case as to scan for tags.
     text = decode_html(body, charset_param(content_type)).replace("\u0130", "i")
-    return any(_says_not_found(text, tag.end(), _CLOSING[tag[1].lower()]) for tag in _OPENING.finditer(text))
+    for read, (start, end) in enumerate(_regions(text)):
+        if read == _MOST_REGIONS or _says_not_found(text[start:end].lower()):
+            return True
+    return False
 
 
-def _says_not_found(text: str, start: int, closing: re.Pattern[str]) -> bool:
-    end = closing.search(text, start)
-    region = text[start:end.start() if end is not None else len(text)].lower()
+def _regions(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each title or top heading in `text`. A start tag met inside the region of
+    an element of its own name ends at the same end tag: its region lies within that one, read
+    already, and the search goes on past it (a page of 16,000 unclosed `<h1>` is read once)."""
+    for opening, closing in _TAGS.values():
+        at = 0
+        while (tag := opening.search(text, at)) is not None:
+            end = closing.search(text, tag.end())
+            at = end.start() if end is not None else len(text)
+            yield tag.end(), at
+
+
+def _says_not_found(region: str) -> bool:
     if _LETTER_REFERENCE.search(region):
         return True
-    words = _TAG.sub("", region) if "<" in region else region
+    words = _without_tags(region) if "<" in region else region
     return _NOT_FOUND_WORD.search(words if words.isascii() else words.translate(_AS_ASCII)) is not None
+
+
+def _without_tags(text: str) -> str:
+    """`text` with its tags taken out. Past the last `>` no tag can close: that part is kept as it
+    is, not searched from each `<` to the end for a `>` (a page of `<` would take quadratic time)."""
+    cut = text.rfind(">") + 1
+    return _TAG.sub("", text[:cut]) + text[cut:]
 
 
 def _sign_in_form(root: HtmlElement, title: str, headings: tuple[str, ...]) -> bool:

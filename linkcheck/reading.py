@@ -19,11 +19,14 @@ if TYPE_CHECKING:
 
     from .classify import Comparison
 
-__all__ = ["INLINE_BYTES", "Reader", "Reading", "Request", "read_page"]
+__all__ = ["INLINE_BYTES", "SCAN_BYTES", "Reader", "Reading", "Request", "read_page"]
 
 # A body this small that needs only the soft-404 and fragment readings is read on the loop:
 # lxml parses it in about a millisecond, less than a trip to a worker costs.
 INLINE_BYTES = 64 * 1024
+# A body up to this size asked only whether it is a soft 404 is scanned on the loop first (about
+# half a millisecond, at most a few): most pages cannot say "not found" and need no worker at all.
+SCAN_BYTES = 256 * 1024
 # What one worker may map: far above any page within the size budget, far below what a
 # runaway parser would take from the machine.
 _WORKER_MEMORY = 2 * 1024 ** 3
@@ -78,6 +81,16 @@ class Request:
     def light(self) -> bool:
         """Cheap enough to read on the loop: a small page's headings and ids."""
         return not (self.texts or self.drift or self.destinations) and len(self.body) <= INLINE_BYTES
+
+    def plainly_says_nothing(self) -> bool:
+        """Asked only whether it is a soft 404 (no ids, texts or drift, no redirect after which to
+        look for a sign-in form), of a body the loop may scan that cannot say "not found":
+        `read_page` would say nothing of it, known without a worker."""
+        outcome = self.outcome
+        return (outcome is not None and outcome.body is not None and not outcome.hops and self.page
+                and not (self.anchors or self.texts or self.drift or self.destinations)
+                and len(outcome.body) <= SCAN_BYTES
+                and not evidence.may_say_not_found(outcome.body, outcome.content_type))
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,8 +242,9 @@ _POOL = _Pool()
 
 
 class Reader:
-    """Reads bodies for one run: small plain readings on the loop, the rest in a worker within
-    `seconds`; a body over `max_bytes` is not parsed at all. Past a budget the Reading says which."""
+    """Reads bodies for one run: small plain readings on the loop, and larger pages that the scan
+    finds cannot be soft 404s; the rest in a worker within `seconds`; a body over `max_bytes` is
+    not parsed at all. Past a budget the Reading says which."""
 
     def __init__(self, seconds: float, max_bytes: int) -> None:
         self.seconds = seconds
@@ -245,6 +259,8 @@ class Reader:
                                       f"{self.max_bytes:,} bytes (read_max_bytes); not read")
         if request.light:
             return read_page(request)
+        if request.plainly_says_nothing():
+            return _NOTHING
         async with self._slots:
             for _ in range(3):
                 executor = _POOL.get()

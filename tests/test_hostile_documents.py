@@ -22,6 +22,7 @@ from linkcheck.extract.html import extract_html
 from linkcheck.extract.markdown import _LINK_REACH, extract_markdown
 from linkcheck.extract.text import extract_text
 from linkcheck.urls import normalise
+from tests.growth import growth_ratio
 
 W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 
@@ -106,21 +107,6 @@ def test_reference_links_far_from_their_definition_stay_linear() -> None:
     assert time.process_time() - started < 5
 
 
-def _growth_ratio(extract: object, make: object) -> float:
-    """CPU time of four times the input over CPU time of the input, best of three: about 4 when
-    linear, 16 when quadratic. CPU time, not wall time: on a busy machine other processes' turns
-    are not ours, but shared caches still stretch them, hence the wide margin."""
-    def timed(n: int) -> float:
-        best = float("inf")
-        for _ in range(3):
-            source = make(n)  # type: ignore[operator]
-            started = time.process_time()
-            extract(source, "d")  # type: ignore[operator]
-            best = min(best, time.process_time() - started)
-        return best
-    return timed(16000) / (timed(4000) + 0.005)  # the constant: a busy machine's jitter on small times
-
-
 @pytest.mark.parametrize("extract, make", [
     pytest.param(extract_markdown, lambda n: '<a href="https://e.org/x">t ' * n, id="markdown-unclosed"),
     pytest.param(extract_markdown, lambda n: "[x](https://e.org/y) " * n, id="markdown-links"),
@@ -139,7 +125,7 @@ def _growth_ratio(extract: object, make: object) -> float:
     pytest.param(extract_text, lambda n: "https://e.org/x" + ")" * (50 * n), id="text-closers"),
 ])
 def test_extraction_time_grows_linearly_with_the_input(extract: object, make: object) -> None:
-    assert _growth_ratio(extract, make) < 8
+    assert growth_ratio(lambda source: extract(source, "d"), make) < 8  # type: ignore[operator]
 
 
 _PIECES = st.sampled_from(['<a href="https://e.org/x">', "</a>", "<a ", "[", "]", "(", ")", "](", "<", ">",

@@ -2,6 +2,7 @@
 found", and the run still finds every soft 404 and sign-in wall it found by parsing each page."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,12 +10,13 @@ from aiohttp import web
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from linkcheck import evidence
+from linkcheck import evidence, reading
 from linkcheck.config import Config, Settings
 from linkcheck.encoding import charset_param, decode_html
 from linkcheck.model import Result
 from linkcheck.pipeline import run_check
 from tests.conftest import InstantClock
+from tests.growth import growth_ratio
 from tests.server import article, serving
 
 SETTINGS = Settings(timeout=2.0, retries=0, allow_private=True, concurrency=8, per_host=4)
@@ -66,19 +68,23 @@ def test_a_charset_from_the_header_is_the_one_scanned() -> None:
 
 
 def _whole_page_lowered(body: bytes, content_type: str) -> bool:
-    """The scan read the simple way: the whole page lower-cased, each tag looked for in it."""
+    """The scan read the simple way: the whole page lower-cased, each tag looked for in it. A start
+    tag inside a region of its own name is read with that region, not again on its own."""
     text = decode_html(body, charset_param(content_type)).replace("\u0130", "i").lower()
     for opening in ("<title", "<h1", "<h2"):
         at = text.find(opening)
         while at >= 0:
             start = at + len(opening)
-            if text[start:start + 1] in ("", " ", "\t", "\n", "\r", "\f", "/", ">"):
-                end = text.find("</" + opening[1:], start)
-                region = text[start:end if end >= 0 else len(text)]
-                words = evidence._TAG.sub("", region).translate(evidence._AS_ASCII)
-                if evidence._LETTER_REFERENCE.search(region) or evidence._NOT_FOUND_WORD.search(words):
-                    return True
-            at = text.find(opening, start)
+            if text[start:start + 1] not in ("", " ", "\t", "\n", "\r", "\f", "/", ">"):
+                at = text.find(opening, start)
+                continue
+            end = text.find("</" + opening[1:], start)
+            end = end if end >= 0 else len(text)
+            region = text[start:end]
+            words = evidence._TAG.sub("", region).translate(evidence._AS_ASCII)
+            if evidence._LETTER_REFERENCE.search(region) or evidence._NOT_FOUND_WORD.search(words):
+                return True
+            at = text.find(opening, end)
     return False
 
 
@@ -101,6 +107,38 @@ def test_the_scan_reads_each_region_as_the_whole_page_lowered_would(page: str, c
     body = page.encode(charset, errors="replace")
     content_type = f"text/html; charset={charset}"
     assert evidence.may_say_not_found(body, content_type) == _whole_page_lowered(body, content_type)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
+@example("<h1>a<h1>Not Found</h1>")
+@example("<title>x<TITLE>404</title>")
+@example("<h2><H2\nNot Found<title>")
+def test_the_scan_never_passes_over_what_the_parse_finds_gone(page: str) -> None:
+    body = page.encode("utf-8")
+    parsed = evidence.parse_page(body, "text/html", anchors=False)
+    if parsed is not None and evidence.soft_404_phrase(parsed) is not None:
+        assert evidence.may_say_not_found(body, "text/html")
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda n: b"<h1>" * n, id="start-tags-never-closed"),
+    pytest.param(lambda n: b"<title>" + b"<" * (4 * n), id="a-title-of-unclosed-tags"),
+    pytest.param(lambda n: b"<h2>" + b"<a " * n, id="a-heading-of-unclosed-attributes"),
+    pytest.param(lambda n: b"<h1>x</h1>" * n, id="headings-closed"),
+    pytest.param(lambda n: b"<title>" * n + b"</title>" * n, id="nested-and-closed"),
+])
+def test_the_scan_grows_linearly_on_pages_written_to_stall_it(make: Callable[[int], bytes]) -> None:
+    """The scan runs on the loop: a page of 64 KB of unclosed `<h1>` held it for 15 s when each
+    start tag's region was read to the end of the page, and one of `<` for 5 s."""
+    assert growth_ratio(lambda body: evidence.may_say_not_found(body, "text/html"), make) < 8
+
+
+def test_a_page_of_very_many_headings_is_left_to_the_parse() -> None:
+    """Each region costs the loop a few microseconds: past so many, the parse decides."""
+    most = b"".join(b"<h2>Section %d</h2>" % i for i in range(evidence._MOST_REGIONS))
+    assert not evidence.may_say_not_found(b"<html><body>" + most + b"</body></html>", "text/html")
+    assert evidence.may_say_not_found(b"<html><body>" + most + b"<h2>One more</h2></body></html>", "text/html")
 
 
 def _app() -> web.Application:
@@ -150,3 +188,35 @@ async def test_a_run_finds_every_soft_404_and_the_sign_in_form_behind_a_redirect
     assert {url: str(results[url].verdict) for url in fine} == {url: "ok" for url in fine}
     walled = results[f"{base}/members/report"]
     assert (str(walled.verdict), str(walled.reason)) == ("blocked", "auth_required")
+
+
+def _long_article(heading: str) -> bytes:
+    """A page of about 100 KB, over what the loop parses, under what it scans."""
+    paragraphs = "".join(f"<p id='p{i}'>Paragraph {i} of the findings, with its figures and sources.</p>"
+                         for i in range(1600))
+    return f"<html><head><title>Annual review</title></head><body><h1>{heading}</h1>{paragraphs}</body></html>".encode()
+
+
+async def test_a_large_page_that_cannot_say_not_found_needs_no_worker(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = {"fine": _long_article("Annual review 2024"), "gone": _long_article("Sorry, this page was not found")}
+    assert all(reading.INLINE_BYTES < len(body) <= reading.SCAN_BYTES for body in pages.values())
+    handed: list[str] = []
+    submit = reading._POOL.submit
+
+    async def counted(executor: object, request: reading.Request) -> object:
+        handed.append(request.outcome.url if request.outcome is not None else "")
+        return await submit(executor, request)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reading._POOL, "submit", counted)
+    app = web.Application()
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(body=pages[request.match_info["name"]], content_type="text/html")
+
+    app.router.add_get("/{name}", page)
+    async with serving(app) as base:
+        results = await _check(tmp_path, [f"{base}/fine", f"{base}/gone"], archive=False)
+    assert (str(results[f"{base}/fine"].verdict), str(results[f"{base}/gone"].verdict)) == ("ok", "broken")
+    assert str(results[f"{base}/gone"].reason) == "soft_404"
+    assert handed == [f"{base}/gone"]  # only the page that may say it is gone went to a worker
