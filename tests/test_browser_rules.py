@@ -3,13 +3,17 @@ exclusions on every hop, HEAD trouble answered by GET, root-relative links, unus
 from __future__ import annotations
 
 import io
+import re
 import socket
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from linkcheck import evidence
 from linkcheck.config import load_config
 from linkcheck.errors import ConfigError
 from linkcheck.mime import effective_type, needs_sniff
@@ -226,6 +230,29 @@ async def test_status_999_is_a_bot_wall(peers: tuple[Peers, str], tmp_path: Path
         base + "/in/someone"]
     assert verdict(result) == ("blocked", "bot_blocked") and result.http_status == 999
     assert "999" in result.detail and served.methods("/in/someone") == ["GET"]  # not retried
+
+
+# Words of the challenge phrases in any case, letters that match a-z only when case is ignored,
+# the one whose lower case is longer, and the spaces and tags between words.
+_WALL_PIECES = ["verify", "VERIFY", "you", "are", "Human", "captcha", "CAPTCHA", "cf-chl", "ACCESS", "Denied",
+                "bot", "detection", "checking your browser", "request", "Blocked", "attention required",
+                "\u212a", "\u017f", "\u0131", "\u0130", "\u00df", "\u00e9", " ", "\n", "\u00a0", "<b>", "-", "x"]
+
+
+def _walled_ignoring_case(page: str) -> bool:
+    return bool(re.compile(evidence._BOT_WALL.pattern, re.IGNORECASE).search(page))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_WALL_PIECES), max_size=14).map("".join))
+def test_a_challenge_page_is_read_as_if_case_were_ignored(page: str) -> None:
+    assert evidence.bot_wall(page.encode("utf-8"), {}) == _walled_ignoring_case(page)
+
+
+@pytest.mark.parametrize("page, walled", [("ACCE\u017f\u017f denied", True), ("chec\u212aing your browser", True),
+                                          ("\u0130 access\u00a0denied", True), ("acces denied", False)])
+def test_letters_that_only_match_ignoring_case_still_spell_a_challenge(page: str, walled: bool) -> None:
+    assert evidence.bot_wall(page.encode("utf-8"), {}) == walled == _walled_ignoring_case(page)
 
 
 def _pdf(destinations: tuple[str, ...] = (), password: str | None = None) -> bytes:
