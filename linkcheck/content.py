@@ -7,14 +7,13 @@ import html
 import io
 import re
 import unicodedata
-from typing import Any
-
-import lxml.etree
-import lxml.html
+from typing import TYPE_CHECKING, Any
 
 from linkcheck.coding import left_on
 from linkcheck.encoding import charset_param, decode_html, decode_text
-from linkcheck.extract.html import parse_html
+
+if TYPE_CHECKING:
+    import lxml.html
 
 __all__ = [
     "DEFAULT_DRIFT_THRESHOLD",
@@ -164,6 +163,9 @@ def why_unreadable(body: bytes, content_type: str, *, truncated: bool = False, c
             return trouble
         return "" if _pdf_text(body).strip() else "the PDF has no text layer (scanned pages?)"
     if kind == "html":
+        import lxml.etree  # as in _tree: only once a page is read
+        import lxml.html
+
         parser = lxml.html.HTMLParser()
         try:
             lxml.html.document_fromstring(decode_html(body, charset), parser=parser)
@@ -176,6 +178,12 @@ def why_unreadable(body: bytes, content_type: str, *, truncated: bool = False, c
         return ""
     media = content_type.split(";", 1)[0].strip()
     return f"a {media} body has no text this checker can read" if media else "a body of unknown type has no text"
+
+
+def _tree(body: bytes, charset: str | None) -> lxml.html.HtmlElement | None:
+    from linkcheck.extract.html import parse_html  # lxml loads with the first page read: a run may read none
+
+    return parse_html(body, charset)
 
 
 def _hidden(element: Any) -> bool:
@@ -221,7 +229,7 @@ def page_text(body: bytes, content_type: str) -> str:
     if kind == "text":
         return decode_text(body, charset)
     if kind == "html":
-        root = parse_html(body, charset)
+        root = _tree(body, charset)
         return _render(root) if root is not None else ""
     return ""
 
@@ -276,7 +284,7 @@ def main_text(body: bytes, content_type: str) -> str:
     kind, charset = _kind(body, content_type)
     if kind != "html":
         return page_text(body, content_type)
-    root = parse_html(body, charset)
+    root = _tree(body, charset)
     if root is None:
         return ""
     _strip(root, structural=False)

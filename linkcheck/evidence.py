@@ -8,11 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from lxml import etree
-from lxml.html import HtmlElement
-
 from .encoding import charset_param, decode_html
-from .extract.html import parse_html
 
 __all__ = ["Page", "bot_wall", "fragment_checkable", "fragment_present", "is_html", "may_say_not_found", "parse_page",
            "pdf_destinations", "redirected_to_root", "sign_in_wall", "soft_404_phrase"]
@@ -64,10 +60,6 @@ _RETURN_TO = frozenset({"next", "returnurl", "return_url", "returnto", "return_t
                         "redirect_uri", "redirect_url", "redirectto", "service", "continue", "came_from",
                         "goto", "destination", "target", "from", "referer", "back", "url"})
 _SAML = frozenset({"samlrequest", "relaystate"})
-_SIGN_IN_WORDS = re.compile(
-    r"\b(?:sign(?:ing)?[\s-]?in|log(?:ging)?[\s-]?in|log[\s-]?on|sign[\s-]?on|single sign|authenticat\w*|"
-    r"password|anmelden|anmeldung|connexion|se connecter|iniciar sesi[oó]n|accedi|inloggen)\b", re.IGNORECASE)
-_FEW_WORDS = 120
 # Language roots: /en/, /fr-fr/, /pt_BR/, /zh-hans/, for the ISO 639-1 codes (so /ok/ or /go/ is not one).
 _LANGUAGE = re.compile(r"/([a-z]{2})(?:[-_][a-z0-9]{2,4})?", re.IGNORECASE)
 _ISO_639_1 = frozenset("""
@@ -95,28 +87,13 @@ def is_html(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() in _HTML_TYPES
 
 
-def _squash(text: str) -> str:
-    return " ".join(text.split())
-
-
-_TITLE = etree.XPath("//title//text()")
-_HEADINGS = etree.XPath("//h1 | //h2")
-_ANCHORS = etree.XPath("//@id | //*[@name]/@name")
-_PASSWORD = etree.XPath("//input[translate(@type, 'PASWORD', 'pasword') = 'password']")
-_BODY_TEXT = etree.XPath("normalize-space(//body)")
-
-
 def parse_page(body: bytes, content_type: str = "", *, anchors: bool = True, sign_in: bool = False) -> Page | None:
     """Title, top headings and (when `anchors`) every id/name of an HTML body; None when it does
-    not parse. Every fetched page passes through here, so the queries are compiled once;
-    `sign_in` also asks whether the page is a sign-in form (worth asking after a redirect only)."""
-    root = parse_html(body, charset_param(content_type))
-    if root is None:
-        return None
-    title = _squash(" ".join(_strings(_TITLE, root)))
-    headings = tuple(_squash(h.text_content()) for h in _nodes(_HEADINGS, root)[:4])
-    return Page(title=title, headings=headings, anchors=frozenset(_strings(_ANCHORS, root)) if anchors else frozenset(),
-                sign_in_form=sign_in and _sign_in_form(root, title, headings))
+    not parse. `sign_in` also asks whether the page is a sign-in form (worth asking after a
+    redirect only)."""
+    from .pagetree import parse  # lxml loads with the first page parsed: a run that parses none never pays for it
+
+    return parse(body, charset_param(content_type), anchors=anchors, sign_in=sign_in)
 
 
 def may_say_not_found(body: bytes, content_type: str = "") -> bool:
@@ -161,27 +138,6 @@ def _without_tags(text: str) -> str:
     is, not searched from each `<` to the end for a `>` (a page of `<` would take quadratic time)."""
     cut = text.rfind(">") + 1
     return _TAG.sub("", text[:cut]) + text[cut:]
-
-
-def _sign_in_form(root: HtmlElement, title: str, headings: tuple[str, ...]) -> bool:
-    """A password field that is the point of the page: its title or top headings say "sign in", or
-    there is little else on it. A "Sign in" link, or a small login box beside an article, is not."""
-    fields = _nodes(_PASSWORD, root)
-    if not fields:
-        return False
-    if _SIGN_IN_WORDS.search(" ".join((title, *headings))):
-        return True
-    return len(str(_BODY_TEXT(root)).split()) < _FEW_WORDS
-
-
-def _strings(query: etree.XPath, root: HtmlElement) -> list[str]:
-    found = query(root)
-    return [str(item) for item in found] if isinstance(found, list) else []
-
-
-def _nodes(query: etree.XPath, root: HtmlElement) -> list[HtmlElement]:
-    found = query(root)
-    return [item for item in found if isinstance(item, HtmlElement)] if isinstance(found, list) else []
 
 
 def soft_404_phrase(page: Page) -> str | None:

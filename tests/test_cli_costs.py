@@ -3,6 +3,7 @@ the collector's threshold raised while the command's run lasts, and given back a
 of each response spelled once a second; a program that ends without collecting what it hands back whole."""
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import os
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 from linkcheck.cli import main
 from linkcheck.cli.options import Progress
 from linkcheck.times import format_time, parse_time, utc_now
+from tests.server import Catalogue, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,3 +99,38 @@ def test_main_called_in_process_leaves_the_collector_unfrozen(tmp_path: Path, mo
     with pytest.raises(SystemExit):  # called as a function, not as the program: the exit is the caller's to take
         main(["check", "doc.md", "--quiet", "--report-dir", "r", "--state-dir", "s"], standalone_mode=False)
     assert gc.get_freeze_count() == before
+
+
+# `python -m linkcheck`, naming at its very end every module the run imported.
+_IMPORTED = """
+import atexit, os, runpy, sys
+atexit.register(lambda: os.write(2, ("imported " + " ".join(sorted(sys.modules)) + "\\n").encode()))
+sys.argv[0] = "linkcheck"
+runpy.run_module("linkcheck", run_name="__main__", alter_sys=True)
+"""
+# What a check of a Markdown file without HTML in it, whose one page needs no parse, never uses: the
+# HTML parser, the other commands' code, and the renderers and readers of formats it does not write or meet.
+_UNUSED = ("lxml", "linkcheck.pagetree", "linkcheck.extract.html", "linkcheck.fix", "linkcheck.refs",
+           "linkcheck.notify", "linkcheck.prune", "linkcheck.reports.html", "linkcheck.reports.sarif",
+           "linkcheck.reports.junit", "jinja2", "ruamel", "trafilatura", "pypdf", "docx", "multiprocessing")
+
+
+@pytest.mark.parametrize("cited", ["/ok", "/page#chapter-3"], ids=["page-not-parsed", "page-parsed-for-its-anchors"])
+async def test_a_markdown_check_imports_only_what_it_uses(tmp_path: Path, cited: str) -> None:
+    async with serving(Catalogue().app) as base:
+        (tmp_path / "doc.md").write_text(f"A draft cites [the brief]({base}{cited}).\n", encoding="utf-8")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _IMPORTED, "check", "doc.md", "--allow-private", "--format", "markdown",
+            "--report-dir", "r", "--state-dir", "s", cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(process.communicate(), 120)
+    imported = set(err.decode().rsplit("imported ", 1)[-1].split())
+    report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+    assert process.returncode == 0 and [r["verdict"] for r in report["results"]] == ["ok"], err.decode()
+    assert (tmp_path / "r" / "report.md").exists() and "linkcheck.reports.markdown" in imported
+    unused = {name for name in imported if name.split(".")[0] in _UNUSED or name in _UNUSED}
+    if "#" in cited:  # the anchors are read from the parsed page: the probe sees what a parse loads
+        assert {"lxml", "linkcheck.pagetree", "linkcheck.extract.html"} <= unused
+        unused -= {name for name in unused if name.split(".")[0] == "lxml"} | {"linkcheck.pagetree",
+                                                                                "linkcheck.extract.html"}
+    assert unused == set()

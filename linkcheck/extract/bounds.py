@@ -4,8 +4,6 @@ from __future__ import annotations
 import io
 import zipfile
 
-from lxml import etree
-
 from linkcheck.errors import InputError
 
 __all__ = ["MAX_DOCUMENT_BYTES", "MAX_TEXT_BYTES", "ZipLimits", "check_size", "check_zip"]
@@ -69,6 +67,8 @@ def check_zip(data: bytes, document: str, limits: type[ZipLimits] = ZipLimits) -
 
 
 def _count_elements(archive: zipfile.ZipFile, part: zipfile.ZipInfo, document: str, limit: int) -> None:
+    from lxml import etree  # Word packages only: a run on text documents never loads lxml
+
     count = 0
     try:
         with archive.open(part) as stream:

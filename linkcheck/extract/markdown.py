@@ -16,7 +16,6 @@ from markdown_it.token import Token
 from mdit_py_plugins.footnote import footnote_plugin
 
 from linkcheck.extract.blockrules import without_idle_rules
-from linkcheck.extract.html import extract_html
 from linkcheck.extract.text import URL_START, find_bare_urls
 from linkcheck.model import Citation
 
@@ -29,6 +28,13 @@ _HTML_EMBED = re.compile(r"<(?:img|source|audio|video)[\s/>]", re.IGNORECASE)
 # How far below the counted line a link's URL is looked for: wrapped constructs drift a few
 # lines at most, and an unbounded look would read the rest of the block for every link.
 _LOOKAHEAD = 50
+
+
+def _extract_html(text: str, document: str) -> list[Citation]:
+    """The links of HTML written in the Markdown."""
+    from linkcheck.extract.html import extract_html  # lxml, for a document that holds HTML: most hold none
+
+    return extract_html(text, document)
 
 
 def _keep(url: str) -> str:
@@ -322,7 +328,7 @@ class _InlineWalker:
             lines += fragment.count("\n") + 1
         joined = "\n".join(fragment for _, fragment, _ in self._fragments)
         placed: list[list[Citation]] = [[] for _ in self._fragments]
-        for parsed in extract_html(joined, self.document):
+        for parsed in _extract_html(joined, self.document):
             offset = (parsed.line or 1) - 1
             which = max(bisect.bisect_right(starts, offset) - 1, 0)
             line = self._fragments[which][2] + 1 + offset - starts[which]
@@ -400,7 +406,7 @@ def extract_markdown(text: str, document: str) -> list[Citation]:
             continue  # inline footnotes: walked where they are referenced
         start, end = token.map
         if token.type == "html_block":
-            for citation in extract_html(token.content, document):
+            for citation in _extract_html(token.content, document):
                 line = start + (citation.line or 1)
                 found.append(Citation(document=document, line=line, text=citation.text, url=citation.url,
                                       kind=citation.kind))
