@@ -97,13 +97,14 @@ def parse_page(body: bytes, content_type: str = "", *, anchors: bool = True, sig
 
 
 def may_say_not_found(body: bytes, content_type: str = "") -> bool:
-    """False when no title or top heading of the HTML body can say a not-found phrase: none holds
-    a word each such phrase holds, in the text as decoded for the parse, tags skipped (a tag may
-    split a word in the source and not in the text: `<b>4</b>04`). Each element is read from its
-    start tag to its end tag, or to the end of the page when it has none (an end tag always
-    closes the element it names). A scan far cheaper than the parse: a page that cannot be a
-    soft 404 is not parsed for one. It reads each character at most once for each of the three
-    names, however the page repeats or leaves open its tags; past `_MOST_REGIONS` it says maybe."""
+    """False when no title or top heading of the HTML body can say a not-found phrase: none holds a
+    word each such phrase holds, in the text as decoded for the parse, tags skipped (a tag may split
+    a word in the source and not in the text: `<b>4</b>04`) and as written (the parser reads a
+    title's tags as its text). Each element is read from its start tag to its end tag, or to the end
+    of the page when it has none (an end tag always closes the element it names). A scan far cheaper
+    than the parse: a page that cannot be a soft 404 is not parsed for one. It reads each character
+    at most once for each of the three names, however the page repeats or leaves open its tags; past
+    `_MOST_REGIONS` it says maybe."""
     # "İ" is the one letter whose lower case is longer: replaced first, a region lower-cased alone
     # reads as it would in the whole page lower-cased. Only the regions are: a whole page of
     # letters other than ASCII takes many times as long to lower-case as to scan for tags.
@@ -129,7 +130,12 @@ def _regions(text: str) -> Iterator[tuple[int, int]]:
 def _says_not_found(region: str) -> bool:
     if _LETTER_REFERENCE.search(region):
         return True
-    words = _without_tags(region) if "<" in region else region
+    if "<" in region and _holds_word(_without_tags(region)):
+        return True
+    return _holds_word(region)
+
+
+def _holds_word(words: str) -> bool:
     return _NOT_FOUND_WORD.search(words if words.isascii() else words.translate(_AS_ASCII)) is not None
 
 

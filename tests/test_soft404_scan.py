@@ -82,7 +82,8 @@ def _whole_page_lowered(body: bytes, content_type: str) -> bool:
             end = end if end >= 0 else len(text)
             region = text[start:end]
             words = evidence._TAG.sub("", region).translate(evidence._AS_ASCII)
-            if evidence._LETTER_REFERENCE.search(region) or evidence._NOT_FOUND_WORD.search(words):
+            if (evidence._LETTER_REFERENCE.search(region) or evidence._NOT_FOUND_WORD.search(words)
+                    or evidence._NOT_FOUND_WORD.search(region.translate(evidence._AS_ASCII))):
                 return True
             at = text.find(opening, end)
     return False
@@ -114,6 +115,7 @@ def test_the_scan_reads_each_region_as_the_whole_page_lowered_would(page: str, c
 @example("<h1>a<h1>Not Found</h1>")
 @example("<title>x<TITLE>404</title>")
 @example("<h2><H2\nNot Found<title>")
+@example("<title><TITLE Not Found<title>")  # a title's text is read as written, tags and all
 def test_the_scan_never_passes_over_what_the_parse_finds_gone(page: str) -> None:
     body = page.encode("utf-8")
     parsed = evidence.parse_page(body, "text/html", anchors=False)
