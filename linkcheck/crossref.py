@@ -71,7 +71,7 @@ async def _one(session: aiohttp.ClientSession, api: str, doi: str, contact: str 
         return Work(doi, unavailable="no answer in time")
     except (aiohttp.ClientError, OSError) as exc:
         return Work(doi, unavailable=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays or objects nested too deep to read
         return Work(doi, unavailable="the answer is not JSON")
 
 

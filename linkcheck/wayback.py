@@ -26,7 +26,8 @@ __all__ = ["ArchiveEndpoints", "ArchivedCopies", "SaveOutcome", "USER_AGENT", "c
 USER_AGENT = (f"linkcheck/{__version__} (citation and link-integrity checker; "
               f"requests/{_requests_version})")
 ACCESS_KEY_ENV, SECRET_ENV = "LINKCHECK_WAYBACK_ACCESS_KEY", "LINKCHECK_WAYBACK_SECRET"
-_NETWORK = (requests.RequestException, ValueError)  # ValueError: bad JSON, unparsable dates
+# ValueError: bad JSON, unparsable dates; RecursionError: JSON nested too deep to read.
+_NETWORK = (requests.RequestException, ValueError, RecursionError)
 
 SaveStatus = Literal["submitted", "rate_limited", "refused", "error"]
 _Stop = tuple[SaveStatus, str]  # the status and detail given to every URL not submitted
@@ -221,7 +222,7 @@ def _judge(url: str, resp: requests.Response | SaveOutcome,
         return SaveOutcome(url, "error", detail=f"HTTP {code}"), None
     try:
         body: Any = resp.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     body = body if isinstance(body, dict) else {}
     if body.get("status") == "error":  # SPN2 answers some refusals (daily quota, excluded site) with 200

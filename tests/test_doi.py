@@ -303,3 +303,19 @@ async def test_crossref_is_asked_once_per_doi_and_at_most_two_at_a_time() -> Non
         await server.close()
     assert sorted(asked) == sorted(set(dois)) and busiest == 2
     assert {w.title for w in found.values()} == {"A survey of cyber crime against British businesses"}
+
+
+async def test_a_crossref_answer_nested_too_deep_is_no_answer() -> None:
+    """json.loads gives up on deep nesting with RecursionError, not ValueError: still the answer's fault."""
+    async def works(request: aioweb.Request) -> aioweb.Response:
+        return aioweb.Response(body=b"[" * 200_000, content_type="application/json")
+
+    app = aioweb.Application()
+    app.router.add_get("/works/{doi:.+}", works)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        found = await crossref.lookup_works(["10.5555/deep"], api=str(server.make_url("")), allow_private=True)
+    finally:
+        await server.close()
+    assert found["10.5555/deep"].unavailable == "the answer is not JSON"

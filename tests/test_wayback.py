@@ -102,7 +102,8 @@ def test_network_failure_gives_none(mocked, session, failure) -> None:
     assert closest_copy(CITED, FAILED, session=session, endpoints=ENDPOINTS) is None
 
 
-@pytest.mark.parametrize("status, body", [(500, "{}"), (503, "busy"), (200, "<html>not json</html>")])
+@pytest.mark.parametrize("status, body", [(500, "{}"), (503, "busy"), (200, "<html>not json</html>"),
+                                          (200, "[" * 100_000)])
 def test_bad_answer_gives_none(mocked, session, status, body) -> None:
     mocked.get(AVAILABLE, status=status, body=body)
     assert closest_copy(CITED, FAILED, session=session, endpoints=ENDPOINTS) is None
@@ -243,6 +244,13 @@ def test_save_reads_content_location_and_spaces_requests(mocked, session) -> Non
     assert out[CITED].archived_url == f"https://archive.test/web/20240501120000/{CITED}"
     assert (out[second].status, out[second].detail) == ("error", "This URL has been captured 10 times today.")
     assert sleeps == [5.0]
+
+
+def test_save_reads_an_answer_nested_too_deep_as_no_json(mocked, session) -> None:
+    mocked.post(SAVE, status=200, body="[" * 100_000, headers={"Content-Location": f"/web/20240501120000/{CITED}"})
+    out = save_page_now([CITED], session=session, endpoints=ENDPOINTS, sleep=lambda s: None)
+    assert (out[CITED].status, out[CITED].job_id) == ("submitted", None)
+    assert out[CITED].archived_url == f"https://archive.test/web/20240501120000/{CITED}"
 
 
 def test_save_honours_retry_after_once_then_marks_the_rest_rate_limited(mocked, session) -> None:
