@@ -17,7 +17,7 @@ from linkcheck.errors import ConfigError
 from linkcheck.model import Reference, Verdict
 
 __all__ = ["FORMAT_VERSION", "PRE_PUBLICATION_FAIL_ON", "Config", "Settings", "default_config", "load_config",
-           "refuse_aliases", "unquoted_references"]
+           "refuse_unwritten_yaml", "unquoted_references"]
 
 FORMAT_VERSION = 1
 
@@ -367,16 +367,31 @@ _TOP: dict[str, _Check] = {
 }
 
 
-def refuse_aliases(text: str, where: str) -> None:
-    """Refuse YAML anchors and aliases, read as events before anything is built: a register is
-    written out by hand, and an alias lets a few lines stand for billions of nodes."""
+# How deep a register's lists and mappings may nest: a real one goes five deep. PyYAML's scanner
+# takes time quadratic in the depth of flow collections (a line of 50,000 `[` held it for minutes),
+# and building a deeper value recurses past Python's limit.
+MAX_DEPTH = 32
+
+
+def refuse_unwritten_yaml(text: str, where: str) -> None:
+    """Refuse YAML anchors and aliases, and nesting deeper than MAX_DEPTH, read as events before
+    anything is built: a register is written out by hand, an alias lets a few lines stand for
+    billions of nodes, and no hand writes a list inside a list 33 times."""
+    depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else None
         anchor = getattr(event, "anchor", None)  # an alias names the anchor it repeats
         if anchor is not None:
             kind = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
-            line = event.start_mark.line + 1 if event.start_mark else None
             raise ConfigError(where, f"YAML {kind}{anchor} is not allowed in a reference register: "
                                      "write the value out", line)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigError(where, f"lists and mappings nested more than {MAX_DEPTH} deep: "
+                                         "a reference register is never nested so deep", line)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def load_config(path: Path | str) -> Config:
@@ -391,7 +406,7 @@ def load_config(path: Path | str) -> Config:
     except OSError as exc:
         raise ConfigError(where, f"cannot read file: {exc.strerror or exc}") from None
     try:
-        refuse_aliases(text, where)
+        refuse_unwritten_yaml(text, where)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         doc = _Doc(where, text)
         if root is None or doc.is_null(root):

@@ -22,7 +22,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 
 from .collect import anchor_key
-from .config import FORMAT_VERSION, Settings, refuse_aliases
+from .config import FORMAT_VERSION, Settings, refuse_unwritten_yaml
 from .encoding import charset_param
 from .errors import LinkcheckError
 from .evidence import Page, is_html, soft_404_phrase
@@ -133,7 +133,7 @@ def plan_sync(register_text: str, citations: Sequence[Citation], *, placeholders
     """Compare the register with the citations; with `placeholders`, unmatched placeholder anchor
     texts become entries without a URL too (as `init` wants). Pure: reads and writes nothing."""
     try:
-        refuse_aliases(register_text, where)  # before anything is built from it
+        refuse_unwritten_yaml(register_text, where)  # before anything is built from it
         data = yaml.safe_load(register_text) if register_text.strip() else None
     except yaml.YAMLError as exc:
         raise LinkcheckError(f"reference register: invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
@@ -245,7 +245,7 @@ def _load(text: str, where: str) -> tuple[YAML, CommentedMap, str, str]:
     own indentation, quoting and comments."""
     try:
         # No alias is ever expanded after this (ruamel's load, the comparisons' safe_load and dumps).
-        refuse_aliases(text, where)
+        refuse_unwritten_yaml(text, where)
     except yaml.YAMLError as exc:
         raise LinkcheckError(f"{where}: invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
     lines = text.splitlines()
