@@ -34,14 +34,21 @@ _AS_ASCII = str.maketrans({"\u0131": "i", "\u017f": "s"})
 # ones for such letters (fj, the Turkish i's), lower-cased.
 _LETTER_REFERENCE = re.compile(r"&(?:#|fjlig;|idot;|imath;|inodot;)")
 _TAG = re.compile(r"<[^>]*>")
-# A title or top heading's start tag, and the end tags that close each. Matched ignoring ASCII
-# case alone: of the other letters only "\u0130" and the Kelvin sign lower-case to ASCII ones,
-# the first is replaced before the scan and the second spells none of these tags.
-_TAGS = {name: (re.compile(rf"<{name}(?=[ \t\n\r\f/>]|\Z)", re.IGNORECASE | re.ASCII),
-                 re.compile(f"</{name}", re.IGNORECASE | re.ASCII)) for name in ("title", "h1", "h2")}
-# A page with more titles and top headings than this is left to the parse: the scan stays cheap
+# The next start or end tag of a title or top heading that stands outside any other tag's `<...>`
+# (`<title</h2>` is a start tag of "title<", whose attribute `h2` closes no heading); a `<` not
+# followed by a letter, `/`, `!` or `?` is text and opens no tag (`<<title>`). Read with
+# possessive quantifiers, so that a page of `<` is not searched from each one to its end; matched
+# ignoring ASCII case alone: of the other letters only "\u0130" and the Kelvin sign lower-case to
+# ASCII ones, the first is replaced before the scan and the second spells none of these tags.
+_TAGS = [re.compile(rf"(?:[^<]++|<(?![A-Za-z/!?])|<(?!/?{name}(?=[ \t\n\r\f/>]|\Z))[^>]*+>?)*+"
+                    rf"<(/?){name}(?=[ \t\n\r\f/>]|\Z)", re.IGNORECASE | re.ASCII) for name in ("title", "h1", "h2")]
+# The rest of a tag, to the `>` that ends it: not one inside a quoted value. Where a quote is no
+# value's, the tag may be taken to end later than the parser ends it: the region read is then
+# longer, never shorter.
+_TAG_REST = re.compile(r"""(?:[^>"']++|"[^"]*+"|'[^']*+')*+>""")
+# A page with more title and top-heading tags than this is left to the parse: the scan stays cheap
 # enough for the loop, whatever a page holds (a real page has a title and a few dozen headings).
-_MOST_REGIONS = 256
+_MOST_TAGS = 512
 # Challenge pages of bot-protection services: a person can pass them, a checker cannot.
 _BOT_WALL = re.compile(
     r"verify\s+(?:that\s+)?you\s+are\s+(?:a\s+)?human|are\s+you\s+a\s+robot|captcha|cf-chl|"
@@ -100,31 +107,40 @@ def may_say_not_found(body: bytes, content_type: str = "") -> bool:
     """False when no title or top heading of the HTML body can say a not-found phrase: none holds a
     word each such phrase holds, in the text as decoded for the parse, tags skipped (a tag may split
     a word in the source and not in the text: `<b>4</b>04`) and as written (the parser reads a
-    title's tags as its text). Each element is read from its start tag to its end tag, or to the end
-    of the page when it has none (an end tag always closes the element it names). A scan far cheaper
-    than the parse: a page that cannot be a soft 404 is not parsed for one. It reads each character
-    at most once for each of the three names, however the page repeats or leaves open its tags; past
-    `_MOST_REGIONS` it says maybe."""
+    title's tags as its text). A scan far cheaper than the parse: a page that cannot be a soft 404
+    is not parsed for one. It reads each character at most once for each of the three names,
+    however the page repeats, nests or leaves open its tags; past `_MOST_TAGS` it says maybe."""
     # "İ" is the one letter whose lower case is longer: replaced first, a region lower-cased alone
     # reads as it would in the whole page lower-cased. Only the regions are: a whole page of
     # letters other than ASCII takes many times as long to lower-case as to scan for tags.
     text = decode_html(body, charset_param(content_type)).replace("\u0130", "i")
-    for read, (start, end) in enumerate(_regions(text)):
-        if read == _MOST_REGIONS or _says_not_found(text[start:end].lower()):
-            return True
-    return False
+    return any(region is None or _says_not_found(text[region[0]:region[1]].lower()) for region in _regions(text))
 
 
-def _regions(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each title or top heading in `text`. A start tag met inside the region of
-    an element of its own name ends at the same end tag: its region lies within that one, read
-    already, and the search goes on past it (a page of 16,000 unclosed `<h1>` is read once)."""
-    for opening, closing in _TAGS.values():
-        at = 0
-        while (tag := opening.search(text, at)) is not None:
-            end = closing.search(text, tag.end())
-            at = end.start() if end is not None else len(text)
-            yield tag.end(), at
+def _regions(text: str) -> Iterator[tuple[int, int] | None]:
+    """(start, end) of each outermost title or top heading: from its start tag to the end tag that
+    closes it, those of its name opened inside it counted, or to the end of the page when none
+    does. A region holds every element of its name nested in it. None past `_MOST_TAGS` tags."""
+    counted = 0
+    for tags in _TAGS:
+        at = depth = start = 0
+        while (tag := tags.match(text, at)) is not None:
+            counted += 1
+            if counted > _MOST_TAGS:
+                yield None
+                return
+            if not tag[1]:
+                start, depth = (tag.end(), 1) if depth == 0 else (start, depth + 1)
+            elif depth:  # an end tag with none open closes nothing
+                depth -= 1
+                if depth == 0:
+                    yield start, tag.start(1) - 1  # the `<` of the end tag
+            rest = _TAG_REST.match(text, tag.end())  # an end tag inside this tag closes nothing
+            if rest is None:
+                break
+            at = rest.end()
+        if depth:
+            yield start, len(text)
 
 
 def _says_not_found(region: str) -> bool:

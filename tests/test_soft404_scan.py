@@ -2,6 +2,7 @@
 found", and the run still finds every soft 404 and sign-in wall it found by parsing each page."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,25 +68,62 @@ def test_a_charset_from_the_header_is_the_one_scanned() -> None:
     assert evidence.may_say_not_found(body, "text/html; charset=utf-16le")
 
 
+def _start_tag_end(text: str, at: int) -> int | None:
+    """Where the start tag whose rest begins at `at` ends, walking its characters; None if never."""
+    quote = None
+    for i in range(at, len(text)):
+        if quote is not None:
+            quote = None if text[i] == quote else quote
+        elif text[i] in "\"'":
+            quote = text[i]
+        elif text[i] == ">":
+            return i + 1
+    return None
+
+
+def _regions_walked(text: str, name: str) -> list[tuple[int, int]]:
+    """The outermost regions of `name` in `text`, walking it a character at a time: a start tag
+    opens one more, an end tag closes one, any other tag (`<` then a letter, `/`, `!` or `?`) is
+    skipped to its `>`."""
+    regions: list[tuple[int, int]] = []
+    depth = start = at = 0
+
+    def stands_at(tag: str) -> bool:
+        after = at + len(tag)
+        return text.startswith(tag, at) and text[after:after + 1] in ("", " ", "\t", "\n", "\r", "\f", "/", ">")
+
+    while at < len(text):
+        if stands_at("<" + name) or stands_at("</" + name):
+            closing = text[at + 1] == "/"
+            if not closing:
+                start, depth = (at + 1 + len(name), 1) if depth == 0 else (start, depth + 1)
+            elif depth:
+                depth -= 1
+                if depth == 0:
+                    regions.append((start, at))
+            rest = _start_tag_end(text, at + 1 + closing + len(name))
+            if rest is None:
+                break
+            at = rest
+        elif text[at] == "<" and re.match(r"[a-z/!?]", text[at + 1:at + 2]):
+            closed = text.find(">", at)
+            at = closed + 1 if closed >= 0 else len(text)
+        else:
+            at += 1
+    return regions + [(start, len(text))] if depth else regions
+
+
 def _whole_page_lowered(body: bytes, content_type: str) -> bool:
-    """The scan read the simple way: the whole page lower-cased, each tag looked for in it. A start
-    tag inside a region of its own name is read with that region, not again on its own."""
+    """The scan read the simple way: the whole page lower-cased, each title's and top heading's
+    region walked out of it, its words read with tags and as written."""
     text = decode_html(body, charset_param(content_type)).replace("\u0130", "i").lower()
-    for opening in ("<title", "<h1", "<h2"):
-        at = text.find(opening)
-        while at >= 0:
-            start = at + len(opening)
-            if text[start:start + 1] not in ("", " ", "\t", "\n", "\r", "\f", "/", ">"):
-                at = text.find(opening, start)
-                continue
-            end = text.find("</" + opening[1:], start)
-            end = end if end >= 0 else len(text)
+    for name in ("title", "h1", "h2"):
+        for start, end in _regions_walked(text, name):
             region = text[start:end]
             words = evidence._TAG.sub("", region).translate(evidence._AS_ASCII)
             if (evidence._LETTER_REFERENCE.search(region) or evidence._NOT_FOUND_WORD.search(words)
                     or evidence._NOT_FOUND_WORD.search(region.translate(evidence._AS_ASCII))):
                 return True
-            at = text.find(opening, end)
     return False
 
 
@@ -93,7 +131,8 @@ def _whole_page_lowered(body: bytes, content_type: str) -> bool:
 # whose case changes their length or makes them ASCII, references, and plain text.
 _PIECES = ["<title>", "<TITLE ", "<Title/", "<title", "<titles>", "</title>", "</TITLE>", "<h1>", "<H1 ", "<h2>",
            "<H2\n", "<h2\f", "<title\t", "<h1\r", "<h3>", "<h10>", "</h1>", "</H2>", "<b>", "</b>", ">", "<", "404", "not ", "fo", "und", "exi",
-           "\u017ft", "\u0130", "\u0131", "\u212a", "\u03a3", "&#111;", "&fjlig;", "Not Found", "x", " ", "é", "証"]
+           "\u017ft", "\u0130", "\u0131", "\u212a", "\u03a3", "&#111;", "&fjlig;", "Not Found", "x", " ", "é", "証",
+           "\"", "'", " a=\""]
 
 
 @settings(max_examples=400, deadline=None)
@@ -116,6 +155,11 @@ def test_the_scan_reads_each_region_as_the_whole_page_lowered_would(page: str, c
 @example("<title>x<TITLE>404</title>")
 @example("<h2><H2\nNot Found<title>")
 @example("<title><TITLE Not Found<title>")  # a title's text is read as written, tags and all
+@example("<H2\n</H2>Not Found")  # an end tag inside the start tag closes nothing
+@example('<h1 title="a></h1>">Not Found</h1>')
+@example("<h2><title</H2>404")  # the parser reads an element `title<` with an attribute `h2`
+@example("<h2><h2></H2>404")  # the end tag closes the inner heading: 404 is the outer one's
+@example("<<title>Not Found")  # a `<` before a `<` is text
 def test_the_scan_never_passes_over_what_the_parse_finds_gone(page: str) -> None:
     body = page.encode("utf-8")
     parsed = evidence.parse_page(body, "text/html", anchors=False)
@@ -137,8 +181,8 @@ def test_the_scan_grows_linearly_on_pages_written_to_stall_it(make: Callable[[in
 
 
 def test_a_page_of_very_many_headings_is_left_to_the_parse() -> None:
-    """Each region costs the loop a few microseconds: past so many, the parse decides."""
-    most = b"".join(b"<h2>Section %d</h2>" % i for i in range(evidence._MOST_REGIONS))
+    """Each tag costs the loop a step of Python: past so many, the parse decides."""
+    most = b"".join(b"<h2>Section %d</h2>" % i for i in range(evidence._MOST_TAGS // 2))
     assert not evidence.may_say_not_found(b"<html><body>" + most + b"</body></html>", "text/html")
     assert evidence.may_say_not_found(b"<html><body>" + most + b"<h2>One more</h2></body></html>", "text/html")
 
