@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .encoding import charset_param, decode_html
+from .markup import without_tags
 
 __all__ = ["Page", "bot_wall", "fragment_checkable", "fragment_present", "is_html", "may_say_not_found", "parse_page",
            "pdf_destinations", "redirected_to_root", "sign_in_wall", "soft_404_phrase"]
@@ -33,7 +34,6 @@ _AS_ASCII = str.maketrans({"\u0131": "i", "\u017f": "s"})
 # Character references that can spell a letter of those words: any numeric one, and the named
 # ones for such letters (fj, the Turkish i's), lower-cased.
 _LETTER_REFERENCE = re.compile(r"&(?:#|fjlig;|idot;|imath;|inodot;)")
-_TAG = re.compile(r"<[^>]*>")
 # The next start or end tag of a title or top heading that stands outside any other tag's `<...>`
 # (`<title</h2>` is a start tag of "title<", whose attribute `h2` closes no heading); a `<` not
 # followed by a letter, `/`, `!` or `?` is text and opens no tag (`<<title>`). Read with
@@ -146,20 +146,13 @@ def _regions(text: str) -> Iterator[tuple[int, int] | None]:
 def _says_not_found(region: str) -> bool:
     if _LETTER_REFERENCE.search(region):
         return True
-    if "<" in region and _holds_word(_without_tags(region)):
+    if "<" in region and _holds_word(without_tags(region)):
         return True
     return _holds_word(region)
 
 
 def _holds_word(words: str) -> bool:
     return _NOT_FOUND_WORD.search(words if words.isascii() else words.translate(_AS_ASCII)) is not None
-
-
-def _without_tags(text: str) -> str:
-    """`text` with its tags taken out. Past the last `>` no tag can close: that part is kept as it
-    is, not searched from each `<` to the end for a `>` (a page of `<` would take quadratic time)."""
-    cut = text.rfind(">") + 1
-    return _TAG.sub("", text[:cut]) + text[cut:]
 
 
 def soft_404_phrase(page: Page) -> str | None:

@@ -13,7 +13,7 @@ from markdown_it.rules_core.linkify import linkify as core_linkify
 from linkcheck import extract
 from linkcheck.doi import _doi_strings_by_line, find_doi_strings
 from linkcheck.extract import _with_doi_strings, context
-from linkcheck.extract.context import _LINK, _MARK, _REF_LINK, _TAG, _Stretch, annotate, plain
+from linkcheck.extract.context import _LINK, _MARK, _REF_LINK, _Stretch, annotate, plain
 from linkcheck.extract.markdown import _MD, _linkify_where_cited, extract_markdown
 from linkcheck.figures import may_state_figures
 from linkcheck.model import Citation
@@ -22,7 +22,7 @@ from linkcheck.model import Citation
 def _plain_long(raw: str) -> str:
     """What `plain` is, read without its shortcuts."""
     text = _REF_LINK.sub(r"\1", _LINK.sub(r"\1", raw))
-    text = html.unescape(_TAG.sub(" ", text))
+    text = html.unescape(re.sub(r"<[^>]*>", " ", text))
     return " ".join(_MARK.sub("", text).split())
 
 

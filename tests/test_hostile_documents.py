@@ -21,6 +21,7 @@ from linkcheck.extract.docx import extract_docx
 from linkcheck.extract.html import extract_html
 from linkcheck.extract.markdown import _LINK_REACH, extract_markdown
 from linkcheck.extract.text import extract_text
+from linkcheck.fix import Edit, fix_html
 from linkcheck.urls import normalise
 from tests.growth import growth_ratio
 
@@ -123,6 +124,15 @@ def test_reference_links_far_from_their_definition_stay_linear() -> None:
     pytest.param(extract_html, lambda n: '<a href="https://e.org/x">t ' * n, id="html-unclosed"),
     pytest.param(extract_text, lambda n: "see https://e.org/x, " * (4 * n), id="text"),
     pytest.param(extract_text, lambda n: "https://e.org/x" + ")" * (50 * n), id="text-closers"),
+    pytest.param(lambda text, doc: annotate(extract_markdown(text, doc), text),
+                 lambda n: "See [source](https://e.org/a) " + "<" * (4 * n) + "\n", id="markdown-a-line-of-lt"),
+    pytest.param(lambda text, doc: annotate(extract_html(text, doc), text),
+                 lambda n: "<a href='https://e.org/a'>x</a> " + "<" * (4 * n), id="html-a-line-of-lt"),
+    pytest.param(lambda text, doc: fix_html(text, [Edit(doc, 1, "#", "https://e.org/", "x", "t")],
+                                            {"https://e.org/b": ("https://archive.example/b", "2024-05-01")}),
+                 lambda n: '<a href="#">x</a> ' + "<a " * n, id="fix-html-unclosed-a-tags"),
+    pytest.param(lambda text, doc: fix_html(text, [Edit(doc, 1, "#", "https://e.org/", "x", "t")]),
+                 lambda n: '<a href="#">x</a> ' + '<a "' * n, id="fix-html-unclosed-quotes"),
 ])
 def test_extraction_time_grows_linearly_with_the_input(extract: object, make: object) -> None:
     assert growth_ratio(lambda source: extract(source, "d"), make) < 8  # type: ignore[operator]

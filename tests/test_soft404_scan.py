@@ -120,7 +120,7 @@ def _whole_page_lowered(body: bytes, content_type: str) -> bool:
     for name in ("title", "h1", "h2"):
         for start, end in _regions_walked(text, name):
             region = text[start:end]
-            words = evidence._TAG.sub("", region).translate(evidence._AS_ASCII)
+            words = re.sub(r"<[^>]*>", "", region).translate(evidence._AS_ASCII)
             if (evidence._LETTER_REFERENCE.search(region) or evidence._NOT_FOUND_WORD.search(words)
                     or evidence._NOT_FOUND_WORD.search(region.translate(evidence._AS_ASCII))):
                 return True

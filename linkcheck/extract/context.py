@@ -10,6 +10,7 @@ from operator import itemgetter
 
 from linkcheck.dates import ACCESSED, find_accessed
 from linkcheck.figures import claims_of, figure_signals, may_state_figures, signals_state_figures
+from linkcheck.markup import without_tags
 from linkcheck.model import Citation
 from linkcheck.sentences import sentence_around
 
@@ -17,7 +18,6 @@ __all__ = ["annotate", "anchor_claims", "plain", "sentence_around"]
 
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")  # a Markdown link: its text stays
 _REF_LINK = re.compile(r"\[([^\]]*)\]\[[^\]]*\]")
-_TAG = re.compile(r"<[^>]*>")
 _MARK = re.compile(r"(?<!\w)[*_`]+|[*_`]+(?!\w)")
 # What any of the four patterns above or an HTML entity needs: a line without it is only respaced.
 _MARKUP = re.compile(r"[\[<&*_`]")
@@ -47,7 +47,7 @@ def plain(raw: str) -> str:
     text = _LINK.sub(_TEXT, raw) if "[" in raw else raw
     if "[" in text:  # a reference-style link; most lines' links are inline, and gone by now
         text = _REF_LINK.sub(_TEXT, text)
-    text = html.unescape(_TAG.sub(" ", text) if "<" in text else text)
+    text = html.unescape(without_tags(text, " "))
     if "*" in text or "_" in text or "`" in text:
         text = _MARK.sub("", text)
     return " ".join(text.split())
