@@ -22,7 +22,7 @@ __all__ = ["ArchiveDown", "Answer", "Memento", "accept_datetime", "ask", "human"
            "raw", "stamp_time", "when_cited"]
 
 # `<uri>; rel="..."; datetime="..."`: one link of a Link header (RFC 8288).
-_LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[A-Za-z*-]+\s*=\s*(?:"[^"]*"|[^;,\s]*)\s*)*)')
+_LINK = re.compile(r'<([^<>]*)>\s*((?:;\s*[A-Za-z*-]+\s*=\s*(?:"[^"]*"|[^;,\s]*)\s*)*)')
 _PARAM = re.compile(r';\s*([A-Za-z*-]+)\s*=\s*(?:"([^"]*)"|([^;,\s]*))')
 # Wayback-style memento paths, `/web/20201012000000/...` or with a replay modifier (`im_`, `if_`):
 # the Internet Archive, pywb (the UK Government Web Archive, arquivo.pt) and OpenWayback all

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from linkcheck.errors import InputError
 from linkcheck.memento import human, links, raw
 from linkcheck.model import Reason, Reference, Result, Verdict
 from linkcheck.pipeline import run_check
+from tests.growth import growth_ratio
 from tests.server import serving
 
 OCTOBER = "20201011093000"  # the capture nearest the citation date of 2020-10-12
@@ -253,6 +254,19 @@ def test_link_headers_and_memento_addresses() -> None:
     assert human("https://w.example/web/20201011093000id_/http://a.example/x") == (
         "https://w.example/web/20201011093000/http://a.example/x")
     assert raw("https://archive.example/memento/abc") == "https://archive.example/memento/abc"
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda n: "<" * (4 * n), id="open-brackets"),
+    pytest.param(lambda n: '<https://w.example/a>; rel="memento", ' + "<x" * n, id="links-never-closed"),
+])
+def test_a_link_header_is_read_in_linear_time(make: Callable[[int], str]) -> None:
+    """A Wayback answer's Link header may run to 64 KiB: one of `<` alone took 18 s to read."""
+    assert growth_ratio(links, make) < 8
+
+
+def test_a_link_whose_address_holds_a_bracket_is_read_from_the_bracket_on() -> None:
+    assert [uri for uri, _ in links('<a<https://w.example/a>; rel="memento"')] == ["https://w.example/a"]
 
 
 async def test_a_private_host_is_never_named_to_an_archive(sites: tuple[Archive, str, str], tmp_path: Path) -> None:
