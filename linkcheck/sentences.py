@@ -10,7 +10,9 @@ __all__ = ["sentence_around", "sentences"]
 # "U.K. government" stay whole.
 _END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9£$€])")
 # In a page's text, a line is a block of its own (a heading, a paragraph, a cell): it ends one too.
-_END_OR_LINE = re.compile(_END.pattern + r"|\s*\n\s*")
+# A match ends where its run of spaces ends, so a line break's is the whole run, tried at its
+# start only: tried from each space, a run of spaces without a break took time quadratic in it.
+_END_OR_LINE = re.compile(_END.pattern + r"|(?<!\s)\s*\n\s*")
 
 
 def sentence_around(text: str, start: int, end: int, *, lines: bool = False) -> str:
