@@ -16,8 +16,11 @@ from linkcheck.sentences import sentence_around
 
 __all__ = ["annotate", "anchor_claims", "plain", "sentence_around"]
 
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")  # a Markdown link: its text stays
-_REF_LINK = re.compile(r"\[([^\]]*)\]\[[^\]]*\]")
+# A Markdown link: its text stays. Its text holds no `[` and its destination no `](` (as
+# CommonMark reads `[a [b](c)`: the link is `[b](c)`), so that each `[` and each `](` is read up
+# to the next only: read to the end of a line of thousands, they took time quadratic in the line.
+_LINK = re.compile(r"!?\[([^\[\]]*)\]\((?:[^)\s\]]|\](?!\())*(?:\s+\"[^\"]*\")?\)")
+_REF_LINK = re.compile(r"\[([^\[\]]*)\]\[[^\]]*\]")
 _MARK = re.compile(r"(?<!\w)[*_`]+|[*_`]+(?!\w)")
 # What any of the four patterns above or an HTML entity needs: a line without it is only respaced.
 _MARKUP = re.compile(r"[\[<&*_`]")
