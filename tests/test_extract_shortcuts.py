@@ -13,10 +13,13 @@ from markdown_it.rules_core.linkify import linkify as core_linkify
 from linkcheck import extract
 from linkcheck.doi import _doi_strings_by_line, find_doi_strings
 from linkcheck.extract import _with_doi_strings, context
-from linkcheck.extract.context import _LINK, _MARK, _REF_LINK, _Stretch, annotate, plain
+from linkcheck.extract.context import _LINK, _REF_LINK, _Stretch, annotate, plain
 from linkcheck.extract.markdown import _MD, _linkify_where_cited, extract_markdown
 from linkcheck.figures import may_state_figures
 from linkcheck.model import Citation
+
+# What `plain` takes out as emphasis marks, as one pattern (`plain` reads each run of them once).
+_MARK = re.compile(r"(?<!\w)[*_`]+|[*_`]+(?!\w)")
 
 
 def _plain_long(raw: str) -> str:

@@ -21,7 +21,10 @@ __all__ = ["annotate", "anchor_claims", "plain", "sentence_around"]
 # to the next only: read to the end of a line of thousands, they took time quadratic in the line.
 _LINK = re.compile(r"!?\[([^\[\]]*)\]\((?:[^)\s\]]|\](?!\())*(?:\s+\"[^\"]*\")?\)")
 _REF_LINK = re.compile(r"\[([^\[\]]*)\]\[[^\]]*\]")
-_MARK = re.compile(r"(?<!\w)[*_`]+|[*_`]+(?!\w)")
+# Emphasis marks: a run of them, of which the part after a non-word character goes, and before it
+# the longest part followed by one (`_unmarked` reads each run once).
+_MARKS = re.compile(r"[*_`]+")
+_WORD_CHAR = re.compile(r"\w")
 # What any of the four patterns above or an HTML entity needs: a line without it is only respaced.
 _MARKUP = re.compile(r"[\[<&*_`]")
 # A link's text in place of the link: the group is taken in C, where a `\1` template is expanded in
@@ -52,8 +55,32 @@ def plain(raw: str) -> str:
         text = _REF_LINK.sub(_TEXT, text)
     text = html.unescape(without_tags(text, " "))
     if "*" in text or "_" in text or "`" in text:
-        text = _MARK.sub("", text)
+        text = _MARKS.sub(_unmarked, text)
     return " ".join(text.split())
+
+
+def _unmarked(run: re.Match[str]) -> str:
+    r"""What `(?<!\w)[*_`]+|[*_`]+(?!\w)` leaves of a run of marks when it replaces each match by
+    nothing, found in one reading of the run: the pattern itself, tried from each mark of a run of
+    `_` between letters, read the rest of the run each time."""
+    text, (at, end) = run.string, run.span()
+    after_is_word = _WORD_CHAR.match(text, end) is not None
+    kept = []
+    while at < end:
+        if at == 0 or _WORD_CHAR.match(text, at - 1) is None or not after_is_word:
+            break  # the first alternative, or the second to the run's end: the rest goes
+        # The second: up to the last non-word mark after this one.
+        last = max(text.rfind("*", at + 1, end), text.rfind("`", at + 1, end))
+        if last > at:
+            at = last
+            continue
+        # No match from here: the rest is kept, but for all that follows a `*` or a backtick.
+        if text[at] == "_":
+            kept.append(text[at:end])
+        else:
+            kept.append(text[at])
+        break
+    return "".join(kept)
 
 
 def _bounds(lines: Sequence[str], index: int) -> tuple[int, int]:
