@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-__all__ = ["CORRECTING", "DEFAULT_RESOLVER", "RETRACTING", "Update", "Work", "doi_of", "doi_url",
+__all__ = ["CORRECTING", "DEFAULT_RESOLVER", "RETRACTING", "Update", "Work", "doi_of", "doi_url", "trimmed",
            "find_doi_strings", "notes", "retraction", "title_mismatch", "work_from_json"]
 
 DEFAULT_RESOLVER = "https://doi.org/"
@@ -29,13 +29,26 @@ _STOP = frozenset({"the", "and", "for", "with", "from", "into", "that", "this", 
 
 def _trim(doi: str) -> str:
     """Sentence punctuation after a DOI is not part of it; a closing bracket is when balanced."""
-    while doi:
-        last = doi[-1]
-        if last in _TRAILING or (last in _CLOSERS and doi.count(last) > doi.count(_CLOSERS[last])):
-            doi = doi[:-1]
+    return trimmed(doi, _TRAILING, _CLOSERS)
+
+
+def trimmed(written: str, trailing: str, closers: dict[str, str]) -> str:
+    """`written` without the `trailing` punctuation at its end, nor the closing brackets there
+    that close nothing in it. Brackets are counted once and the end moved, so that an address of a
+    thousand `)` is not copied and counted a thousand times."""
+    opened = {closer: written.count(opener) for closer, opener in closers.items()}
+    closed = {closer: written.count(closer) for closer in closers}
+    end = len(written)
+    while end:
+        last = written[end - 1]
+        if last in trailing:
+            end -= 1
+        elif last in closers and closed[last] > opened[last]:
+            closed[last] -= 1
+            end -= 1
         else:
             break
-    return doi
+    return written[:end]
 
 
 def doi_url(doi: str, resolver: str = DEFAULT_RESOLVER) -> str:

@@ -9,6 +9,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from linkcheck.doi import find_doi_strings
 from linkcheck.extract.context import plain
 from linkcheck.markup import without_tags
 from linkcheck.sentences import sentences
@@ -100,3 +101,20 @@ def _old_plain(raw: str) -> str:
     if "*" in text or "_" in text or "`" in text:
         text = _OLD_MARK.sub("", text)
     return " ".join(text.split())
+
+
+# --- DOIs ----------------------------------------------------------------------------
+
+def test_a_doi_of_many_closing_brackets_is_trimmed_in_linear_time() -> None:
+    """`doi:10.1234/x` and 32,000 `)` took 0.57 s when each was counted and copied again; 14 ms now."""
+    assert growth_ratio(find_doi_strings, lambda n: "doi:10.1234/x" + ")" * n, n=8000) < 8
+
+
+@given(st.text(alphabet="x().,;]>[<", max_size=12))
+def test_a_doi_is_trimmed_as_it_was(tail: str) -> None:
+    found = find_doi_strings(f"doi:10.1234/a{tail} next")
+    doi = "10.1234/a" + tail
+    while doi and (doi[-1] in ".,;:!?'\"*_~" or (doi[-1] in ")]>" and doi.count(doi[-1])
+                                                   > doi.count({")": "(", "]": "[", ">": "<"}[doi[-1]]))):
+        doi = doi[:-1]
+    assert [d for _, _, d in found] == [doi]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from linkcheck.doi import trimmed
 from linkcheck.model import Citation
 
 __all__ = ["URL_START", "extract_text", "find_bare_urls", "trim_url"]
@@ -26,19 +27,7 @@ def trim_url(candidate: str) -> str:
     `(https://a.org/x)` gives `https://a.org/x` but Wikipedia's `Foo_(bar)` survives.
     Returns "" when nothing URL-like is left (e.g. a bare `https://`).
     """
-    end = len(candidate)
-    opened = {closer: candidate.count(opener) for closer, opener in _CLOSERS.items()}
-    closed = {closer: candidate.count(closer) for closer in _CLOSERS}
-    while end:  # counted once and kept up to date: a URL of a thousand `)` is not read a thousand times
-        last = candidate[end - 1]
-        if last in _TRAILING:
-            end -= 1
-        elif last in _CLOSERS and closed[last] > opened[last]:
-            closed[last] -= 1
-            end -= 1
-        else:
-            break
-    url = candidate[:end]
+    url = trimmed(candidate, _TRAILING, _CLOSERS)  # counted once: a URL of a thousand `)` is read once
     prefix = URL_START.match(url)
     if prefix is None or prefix.end() == len(url):
         return ""
