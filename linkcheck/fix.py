@@ -186,6 +186,14 @@ class _Markdown:
         for match in _DEFINITION.finditer(text):
             self.definitions.setdefault(anchor_key(match.group(1)), match)  # the first one wins
         self.uses = list(self._references()) if self.definitions else []
+        # The same, by line and by label; and each line's inline links, by text and URL, once read.
+        self.uses_at: dict[int, list[tuple[str, str]]] = {}
+        self.users: dict[str, list[tuple[int, str]]] = {}
+        for at, visible, used in self.uses:
+            self.uses_at.setdefault(at, []).append((visible, used))
+            self.users.setdefault(used, []).append((at, visible))
+        self.inline: dict[int, dict[tuple[str, str], list[tuple[int, int, bool]]]] = {}
+        self.covered: dict[tuple[str, str], set[tuple[int | None, str]]] = {}
 
     def _references(self) -> Iterable[tuple[int, str, str]]:
         """(line, visible text, label) of every reference-style use: `[t][l]`, `[t][]`, `[t]`."""
@@ -212,24 +220,36 @@ class _Markdown:
             bare = re.compile(r"(?<![\w@./+\-<\[>\"'=])" + re.escape(edit.old_url) + r"(?![\w/#?=&%~+\-]|\.\w)")
             found += [(start + m.start(), start + m.end(), _md_url(edit.new_url, False))
                       for m in bare.finditer(self.text[start:end])]
-        for opening, close in self.labels.get(edit.line, []):
-            link = _DESTINATION.match(self.text, close + 2) if self.text.startswith("(", close + 1) else None
-            if link is None or _plain(self.text[opening + 1:close]) != anchor_key(edit.text):
-                continue
-            group = 1 if link.group(1) is not None else 2
-            if _same(link.group(group), edit.old_url):
-                found.append((link.start(group), link.end(group), _md_url(edit.new_url, group == 1)))
+        for begin, stop, bracketed in self._inline(edit.line).get((anchor_key(edit.text), edit.old_url.strip()), []):
+            found.append((begin, stop, _md_url(edit.new_url, bracketed)))
         return found + _html_spans(self.text, self.starts, edit), why
+
+    def _inline(self, line: int) -> dict[tuple[str, str], list[tuple[int, int, bool]]]:
+        """The destinations of the inline links on a line, by (visible text, URL as the parser reads
+        it): read once, however many of the line's links are edited."""
+        if line not in self.inline:
+            links: dict[tuple[str, str], list[tuple[int, int, bool]]] = {}
+            for opening, close in self.labels.get(line, []):
+                link = _DESTINATION.match(self.text, close + 2) if self.text.startswith("(", close + 1) else None
+                if link is not None:
+                    group = 1 if link.group(1) is not None else 2
+                    key = (_plain(self.text[opening + 1:close]), _unescape(link.group(group)).strip())
+                    links.setdefault(key, []).append((link.start(group), link.end(group), group == 1))
+            self.inline[line] = links
+        return self.inline[line]
 
     def _reference(self, edit: Edit) -> tuple[list[_Span], str]:
         """The destination of the definition a reference-style link on the edit's line uses."""
-        for label in {used for at, text, used in self.uses if at == edit.line and text == anchor_key(edit.text)}:
+        for label in {used for text, used in self.uses_at.get(edit.line or 0, []) if text == anchor_key(edit.text)}:
             match = self.definitions[label] if label in self.definitions else None
             if match is None or not _same(match.group(2).removeprefix("<").removesuffix(">"), edit.old_url):
                 continue
-            covered = {(e.line, anchor_key(e.text)) for e in self.edits
-                       if (e.old_url, e.new_url) == (edit.old_url, edit.new_url)}
-            if any((at, text) not in covered for at, text, used in self.uses if used == label):
+            pair = (edit.old_url, edit.new_url)
+            if pair not in self.covered:
+                self.covered[pair] = {(e.line, anchor_key(e.text)) for e in self.edits
+                                      if (e.old_url, e.new_url) == pair}
+            covered = self.covered[pair]
+            if any((at, text) not in covered for at, text in self.users.get(label, [])):
                 return [], f"its reference definition [{match.group(1)}] is shared with links not being fixed"
             bracketed = match.group(2).startswith("<")
             return [(match.start(2) + bracketed, match.end(2) - bracketed, _md_url(edit.new_url, bracketed))], ""
