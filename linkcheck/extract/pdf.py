@@ -23,6 +23,9 @@ _BREAKABLE_END = "/-_=&?#%~."
 # What a continuation of a URL on the next line looks like: URL characters, no spaces.
 _CONTINUATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 _URL_START = re.compile(r"(?:https?|ftp)://|www\.", re.IGNORECASE)
+# How long a line may grow by joining: each join reads the whole line again, so a URL broken over
+# thousands of lines took time quadratic in them.
+_JOINED_REACH = 2048
 
 _Fragment = tuple[float, float, float, str]  # x, y, effective font size, text
 
@@ -88,11 +91,12 @@ def _join_broken_urls(text: str) -> str:
     After a `.` the continuation must start in lower case or a digit and hold a `/` or `.`
     (so `x.org/report.` followed by `The next sentence` stays apart); a capitalised plain
     word is taken as a new sentence after any ending. A hyphen is kept: it cannot be told
-    apart from a hyphen that belongs to the URL.
+    apart from a hyphen that belongs to the URL. A line past `_JOINED_REACH` characters is joined
+    to nothing more.
     """
     out: list[str] = []
     for line in text.split("\n"):
-        if out and _continues(out[-1], line):
+        if out and len(out[-1]) <= _JOINED_REACH and _continues(out[-1], line):
             out[-1] += line
         else:
             out.append(line)
