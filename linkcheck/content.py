@@ -7,11 +7,11 @@ import html
 import io
 import re
 import unicodedata
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from linkcheck.coding import left_on
 from linkcheck.encoding import charset_param, decode_html, decode_text
+from linkcheck.wordbounds import contains as _contains
 
 if TYPE_CHECKING:
     import lxml.html
@@ -71,10 +71,6 @@ _LINE_END_HYPHEN = re.compile(r"(?<=[^\W\d_])-[ \t]*\r?\n\s*(?=[^\W\d_])")
 # Punctuation that is not inside a number: "4.9" must never become "49".
 _LOOSE_PUNCTUATION = re.compile(r"(?!(?<=\d)[.,](?=\d))[^\w\s]|_")
 
-_WORD_CHAR = re.compile(r"\w")
-# How many places inside words a quote is found at, one `str.find` each, before the rest are found
-# in one pass: a quote of one syllable repeated, on a page of it, stands at every other place.
-_MOST_FINDS = 64
 _TOKEN = re.compile(r"\w+(?:[-.,:/'@]\w+)*")
 _SHINGLE = 3
 _ID_LENGTH = 16
@@ -319,50 +315,6 @@ def normalise_text(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold().translate(_TYPOGRAPHY)
     text = _LINE_END_HYPHEN.sub("", text)
     return _WHITESPACE.sub(" ", text).strip()
-
-
-def _contains(needle: str, haystack: str) -> bool:
-    """Substring search that will not match inside a word or number ("49 million" in "149 million").
-    Each place the needle stands is found by `str.find`, in linear time; a pattern with the word
-    bounds compared the needle at every place in the text, in time its length times the text's.
-    Past `_MOST_FINDS` places inside words, the rest are found in one pass of their own."""
-    if not needle:
-        return False
-    start, end = needle[0].isalnum(), needle[-1].isalnum()
-
-    def bounded(at: int) -> bool:
-        stop = at + len(needle)
-        return not ((start and at and _WORD_CHAR.match(haystack, at - 1))
-                    or (end and _WORD_CHAR.match(haystack, stop)))
-
-    at, finds = haystack.find(needle), 0
-    while at >= 0 and finds < _MOST_FINDS:
-        if bounded(at):
-            return True
-        at, finds = haystack.find(needle, at + 1), finds + 1
-    return at >= 0 and any(bounded(place) for place in _places(needle, haystack, at))
-
-
-def _places(needle: str, haystack: str, begin: int) -> Iterator[int]:
-    """Every place from `begin` on where `needle` stands in `haystack`, overlapping ones too, in one
-    pass (Knuth-Morris-Pratt)."""
-    fallback = [0] * len(needle)
-    k = 0
-    for i in range(1, len(needle)):
-        while k and needle[i] != needle[k]:
-            k = fallback[k - 1]
-        if needle[i] == needle[k]:
-            k += 1
-        fallback[i] = k
-    k = 0
-    for i in range(begin, len(haystack)):
-        while k and haystack[i] != needle[k]:
-            k = fallback[k - 1]
-        if haystack[i] == needle[k]:
-            k += 1
-        if k == len(needle):
-            yield i + 1 - k
-            k = fallback[k - 1]
 
 
 def _loose(text: str, joiner: str) -> str:

@@ -9,7 +9,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from linkcheck.content import _contains, quote_present
+from linkcheck.content import quote_present
 from linkcheck.dates import ACCESSED, find_accessed
 from linkcheck.doi import find_doi_strings
 from linkcheck.extract.context import plain
@@ -17,6 +17,7 @@ from linkcheck.extract.pdf import _join_broken_urls
 from linkcheck.fix import Edit, fix_markdown
 from linkcheck.markup import without_tags
 from linkcheck.sentences import sentences
+from linkcheck.wordbounds import contains as _contains
 from tests.growth import growth_ratio
 
 # --- sentences: a run of spaces without a line break -----------------------------------------
