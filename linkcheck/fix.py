@@ -12,7 +12,7 @@ from urllib.parse import quote
 from markdown_it import MarkdownIt
 
 from .collect import anchor_key
-from .extract.markdown import _LINK_REACH
+from .extract.markdown import LINK_REACH
 from .markup import without_tags
 from .model import RunReport, Verdict
 from .redact import is_redacted
@@ -178,7 +178,7 @@ class _Markdown:
                 image = opening > 0 and text[opening - 1] == "!" and opening - 1 not in escaped
                 # A label as long as the extractor's reach is no link's: none is cited with it. Read
                 # all, a line of nested brackets made each of thousands of labels a parse of its own.
-                if not image and m.start() - opening < _LINK_REACH:
+                if not image and m.start() - opening < LINK_REACH:
                     self.labels.setdefault(bisect_right(self.starts, opening), []).append((opening, m.start()))
             elif m.group() != "]":
                 stack.clear()

@@ -239,7 +239,7 @@ class Result:
             out["quotes"] = [{"reference_id": ref, "quote": quote, "found": found} for ref, quote, found in self.quotes]
         if self.claims:
             out["claims"] = [self._claim(f) for f in self.claims]
-        if self.figures_not_found or self.baseline_note:  # what `notes` holds, asked without making it
+        if self.notes:
             out["notes"] = list(self.notes)
         if self.then_now is not None:
             out["then_and_now"] = self.then_now.to_json()

@@ -19,7 +19,7 @@ from linkcheck.extract.bounds import MAX_TEXT_BYTES
 from linkcheck.extract.context import _bounds, _paragraph, _Stretch, annotate, plain
 from linkcheck.extract.docx import extract_docx
 from linkcheck.extract.html import extract_html
-from linkcheck.extract.markdown import _LINK_REACH, extract_markdown
+from linkcheck.extract.markdown import LINK_REACH, extract_markdown
 from linkcheck.extract.text import extract_text
 from linkcheck.fix import Edit, fix_html
 from linkcheck.urls import normalise
@@ -161,7 +161,7 @@ def test_markdown_extraction_stays_linear_on_generated_input(pieces: list[str]) 
     makes at least four link reaches of text, for below one reach each `[` may scan to the end of
     the input, as it may by design, and a short input would measure that instead of the growth."""
     unit = "".join(pieces)
-    copies = max(200, -(-4 * _LINK_REACH // max(1, len(unit))))
+    copies = max(200, -(-4 * LINK_REACH // max(1, len(unit))))
 
     def timed(copies: int) -> float:
         best = float("inf")

@@ -19,7 +19,7 @@ from linkcheck.extract.blockrules import without_idle_rules
 from linkcheck.extract.text import URL_START, find_bare_urls
 from linkcheck.model import Citation
 
-__all__ = ["extract_markdown"]
+__all__ = ["LINK_REACH", "extract_markdown"]
 
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 _HTML_A_OPEN = re.compile(r"<a[\s>]", re.IGNORECASE)
@@ -77,7 +77,7 @@ def _linkify_where_cited(state: StateCore) -> None:
 # every `[` as far as the paragraph goes, token by token: on some bracket patterns that is
 # quadratic in the paragraph. Within this reach each `[` costs a bounded scan; a longer
 # construct is read as text, and a bare URL in it is still found.
-_LINK_REACH = 512
+LINK_REACH = 512
 # How long a bare address may be.
 _URL_REACH = 8192
 
@@ -118,7 +118,7 @@ def _linkify_within_reach(state: StateInline, silent: bool) -> bool:
 def _within_reach(rule: Callable[[StateInline, bool], bool]) -> Callable[[StateInline, bool], bool]:
     def bounded(state: StateInline, silent: bool) -> bool:
         end = state.posMax
-        state.posMax = min(end, state.pos + _LINK_REACH)
+        state.posMax = min(end, state.pos + LINK_REACH)
         try:
             return rule(state, silent)
         finally:

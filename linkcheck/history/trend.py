@@ -33,20 +33,7 @@ def compute_trend(previous: Sequence[tuple[str, str]], current: str, now: str) -
     `now` is this run's start.
 
     Pure, so every streak and flip rule is tested without a database."""
-    if not previous:  # nearly every source of a first run: nothing to count back, nothing flips
-        return _first(current, now)
-    return _trend(list(previous), current, now)
-
-
-def _first(current: str, now: str) -> TrendInfo:
-    """`_trend` of a verdict no earlier run gave: new when failing, with `now` as its last ok when good."""
-    if _fails(current):
-        return TrendInfo(now, 1, now if current in GOOD else None, "new")
-    return TrendInfo(None, 0, now if current in GOOD else None, None)
-
-
-def _trend(previous: list[tuple[str, str]], current: str, now: str) -> TrendInfo:
-    """The whole rule: streak, last ok and trend from every earlier verdict."""
+    previous = list(previous)
     failing = _fails(current)
     streak, streak_start = 0, None
     for time, verdict in reversed(previous):

@@ -1,17 +1,14 @@
 """How history rows are written: the shapes of results and captures, and a whole run in one transaction."""
 from __future__ import annotations
 
-import functools
 import itertools
 import json
-import operator
 import os
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from .. import jsontext
 from ..model import Result, Snapshot
 from .mementos import remember as remember_mementos
 from .rows import MementoRow, reuse_note
@@ -24,6 +21,9 @@ FIRST_BASELINE = "INSERT INTO baselines VALUES (?, ?, ?) ON CONFLICT (url) DO NO
 INSERT_RESULT = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_SNAPSHOT = ("INSERT INTO snapshots (url, time, status, sha256, digest, warc, warc_offset, revisit, target_uri) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (warc, warc_offset) DO NOTHING")
+
+# One encoder for every row's citations: json.dumps would build one per call.
+_CITATIONS = json.JSONEncoder(ensure_ascii=False)
 
 # A capture to index: (url, snapshot, status, payload digest, revisit, target URI).
 Capture = tuple[str, Snapshot, int, str, bool, str | None]
@@ -59,37 +59,15 @@ def result_row(run_id: str, r: Result) -> tuple[Any, ...]:
     detail = r.detail.removesuffix(reuse_note(r.checked_at)) if r.checked_at else r.detail
     return (run_id, r.url, r.reference_id or "", str(r.verdict), str(r.reason), detail, r.http_status,
             r.final_url, s.sha256 if s else None, warc, s.offset if s else None,
-            s.time if s else None, jsontext.encode([c.to_json() for c in r.citations]), r.checked_at)
+            s.time if s else None, _CITATIONS.encode([c.to_json() for c in r.citations]), r.checked_at)
 
 
 def _insert(conn: sqlite3.Connection, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
     """executemany a few hundred rows at a time: made in a batch and then inserted, rows cost less
-    than made and inserted one by one, and a batch bounds what is held at once. A None is written
-    as NULL in the statement rather than bound: the sqlite3 module binds None through its adapter
-    lookup, which costs more than the rest of a row's binding; rows alike in their None columns
-    (consecutive, so the order of insertion is kept) share one statement."""
+    than made and inserted one by one, and a batch bounds what is held at once."""
     rows = iter(rows)
     while batch := list(itertools.islice(rows, _BATCH)):
-        for bound, alike in itertools.groupby(batch, key=_bound):
-            if all(bound):
-                conn.executemany(statement, alike)
-            else:
-                conn.executemany(_with_nulls(statement, bound),
-                                 [tuple(itertools.compress(row, bound)) for row in alike])
-
-
-def _bound(row: tuple[Any, ...]) -> tuple[bool, ...]:
-    """For each value of the row, whether it is bound (not None)."""
-    return tuple(map(operator.is_not, row, itertools.repeat(None)))
-
-
-@functools.lru_cache(maxsize=64)
-def _with_nulls(statement: str, bound: tuple[bool, ...]) -> str:
-    """The statement with NULL in place of each parameter not bound."""
-    pieces = statement.split("?")
-    if len(pieces) != len(bound) + 1:
-        raise ValueError(f"{len(bound)} values for {len(pieces) - 1} parameters")
-    return pieces[0] + "".join(("?" if b else "NULL") + piece for b, piece in zip(bound, pieces[1:], strict=True))
+        conn.executemany(statement, batch)
 
 
 _BATCH = 512
